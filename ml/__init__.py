@@ -1,0 +1,1 @@
+"""ML jobs: read curated tables, write predictions back to the `ml` schema."""

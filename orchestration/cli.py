@@ -1,0 +1,140 @@
+"""The `tickerhouse` command line. Every verb has --help; user mistakes end in one line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tickerhouse.errors import UserError
+
+app = typer.Typer(
+    name="tickerhouse",
+    help="A dbt-centric ELT warehouse for US equities, fed by free-tier market-data APIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+emulator_app = typer.Typer(help="The bundled vendor emulator (Polygon, Finnhub, Alpha Vantage, "
+                                "NewsAPI on one address).", no_args_is_help=True)
+app.add_typer(emulator_app, name="emulator")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                                help="Log progress to stderr.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # dlt logs request headers (API keys) at DEBUG: never let it.
+    logging.getLogger("dlt").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+@app.command()
+def run(
+    date: Annotated[Optional[str], typer.Option(
+        "--date", help="Session to process, YYYY-MM-DD (default: the previous NYSE session).")] = None,
+    source: Annotated[str, typer.Option(
+        "--source", help="emulator, live, or auto (live when any vendor key is set).")] = "auto",
+) -> None:
+    """Run the daily pipeline end to end: calendar, extract, dbt build, predictions, cache."""
+    from orchestration.pipeline import run_daily
+    from tickerhouse.calendar import parse_date
+    from tickerhouse.settings import load_settings
+
+    settings = load_settings()
+    summary = run_daily(settings, parse_date(date) if date else None, source)
+    _print_summary(summary)
+    if summary.status == "failed":
+        raise typer.Exit(1)
+
+
+def _print_summary(summary) -> None:
+    table = Table(title=f"tickerhouse run — {summary.trade_date} ({summary.status})",
+                  show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("source", summary.source)
+    table.add_row("warehouse", summary.database)
+    if summary.status != "skipped":
+        landed = ", ".join(f"{t}: {n:,}" for t, n in summary.rows_landed.items()) or "none (already landed)"
+        table.add_row("rows landed", landed)
+        calls = ", ".join(f"{v}: {n}" for v, n in summary.api_calls.items()) or "none"
+        table.add_row("API calls", calls)
+        table.add_row("dbt", f"{summary.models_built} models built, {summary.tests_passed} tests passed"
+                      + (f", {len(summary.dbt_failures)} failed" if summary.dbt_failures else ""))
+        table.add_row("predictions", f"{summary.predictions:,}")
+        table.add_row("cache", "skipped" if summary.cached_tickers is None
+                      else f"{summary.cached_tickers:,} tickers")
+        table.add_row("took", f"{summary.seconds:.1f} s")
+    console.print(table)
+    for failure in summary.dbt_failures:
+        errors.print(f"[red]dbt:[/red] {failure}")
+    for note in summary.notes:
+        console.print(f"• {note}")
+    if summary.status == "done":
+        console.print(
+            "\nLook at it:\n"
+            f"  psql \"$TICKERHOUSE_DATABASE_URL\" -c \"select * from curated.fct_daily_bars "
+            f"where trade_date = '{summary.trade_date}' order by volume desc limit 10\"\n"
+            "  (cd dbt_project && ../.venv/bin/dbt docs serve)   # lineage and column docs",
+            highlight=False,
+        )
+
+
+@emulator_app.command("serve")
+def emulator_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    seed: Annotated[Optional[int], typer.Option(help="Market seed (default: setting).")] = None,
+    tickers: Annotated[Optional[int], typer.Option(help="Universe size (default: setting).")] = None,
+    plan: Annotated[Optional[list[str]], typer.Option(
+        help="Map a key to a plan, KEY=paid (repeatable); other keys are free.")] = None,
+    fault_profile: Annotated[Optional[str], typer.Option(help="Fault profile to inject.")] = None,
+    no_limits: Annotated[bool, typer.Option("--no-limits", help="Turn every rate limit off.")] = False,
+) -> None:
+    """Serve all four vendor APIs on one address until interrupted."""
+    from emulator import EmulatorConfig, serve
+    from tickerhouse.settings import load_settings
+
+    settings = load_settings()
+    plans = {}
+    for item in plan or []:
+        key, sep, name = item.partition("=")
+        if not sep or not key or not name:
+            raise UserError(f"bad --plan {item!r}: expected KEY=PLAN, e.g. mykey=paid")
+        plans[key] = name
+    config = EmulatorConfig(
+        seed=settings.emulator_seed if seed is None else seed,
+        n_tickers=settings.emulator_tickers if tickers is None else tickers,
+        plans=plans, limits_enabled=not no_limits, fault_profile=fault_profile,
+    )
+    console.print(f"vendor emulator on http://{host}:{port} (Ctrl-C to stop)")
+    serve(config, host=host, port=port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: usage errors are click's (exit 2); a `UserError` is one line (exit 2)."""
+    try:
+        app(args=argv, prog_name="tickerhouse")
+    except UserError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""
+### daily_stock_pipeline
+
+Every weekday at 06:00 New York time: check the NYSE calendar, land the previous session's
+market data in `raw`, build the dbt project, write predictions, refresh the Redis cache.
+
+The tasks call `orchestration.steps`, the same functions `tickerhouse run` calls; this file only
+wires them. Trigger with `{"trade_date": "YYYY-MM-DD"}` to (re)process another session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, task
+
+CURATED_DAILY_BARS = Asset(name="curated.fct_daily_bars", uri="postgres://tickerhouse/curated/fct_daily_bars")
+
+
+@dag(
+    dag_id="daily_stock_pipeline",
+    schedule="0 6 * * 1-5",
+    start_date=pendulum.datetime(2026, 1, 1, tz="America/New_York"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["tickerhouse", "daily", "market-data"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": dt.timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": dt.timedelta(minutes=20),
+    },
+    params={
+        "trade_date": Param(None, type=["null", "string"], format="date",
+                            description="Session to process (default: the weekday before the run)."),
+        "source": Param("auto", enum=["auto", "emulator", "live"],
+                        description="Vendor data source."),
+    },
+)
+def daily_stock_pipeline():
+    @task.short_circuit
+    def check_calendar(params=None, logical_date=None) -> str | bool:
+        """The session this run is for; False (everything downstream skipped) on a holiday."""
+        from tickerhouse import calendar
+
+        if params and params.get("trade_date"):
+            day = calendar.parse_date(params["trade_date"])
+        else:
+            day = calendar.scheduled_trade_date(logical_date)
+        if not calendar.is_session(day):
+            print(f"{day} is not an NYSE session: nothing to do")
+            return False
+        return day.isoformat()
+
+    @task
+    def extract(trade_date: str, params=None) -> dict:
+        from orchestration import steps
+        from tickerhouse.database import resolve_database
+        from tickerhouse.settings import load_settings
+
+        settings = load_settings()
+        database = resolve_database(settings)
+        steps.prepare_warehouse(database)
+        result = steps.extract_day(settings, database, dt.date.fromisoformat(trade_date),
+                                   params.get("source") if params else None)
+        return {"rows": result.rows, "calls": result.calls, "notes": result.notes}
+
+    @task(outlets=[CURATED_DAILY_BARS])
+    def transform(trade_date: str) -> dict:
+        from orchestration import steps
+        from tickerhouse.database import resolve_database
+        from tickerhouse.errors import UserError
+        from tickerhouse.settings import load_settings
+
+        result = steps.transform(resolve_database(load_settings()))
+        if not result.success:
+            raise UserError("dbt build failed: " + "; ".join(result.failures))
+        return {"models": result.count("model", "success"), "tests": result.count("test", "pass")}
+
+    @task
+    def predict(trade_date: str) -> dict:
+        from orchestration import steps
+        from tickerhouse.database import resolve_database
+        from tickerhouse.settings import load_settings
+
+        result = steps.predict(resolve_database(load_settings()), dt.date.fromisoformat(trade_date))
+        return {"predictions": result.written, "skipped": result.skipped_reason}
+
+    @task
+    def refresh_cache(trade_date: str) -> dict:
+        from orchestration import steps
+        from tickerhouse.database import resolve_database
+        from tickerhouse.settings import load_settings
+
+        settings = load_settings()
+        result = steps.refresh_cache(settings, resolve_database(settings),
+                                     dt.date.fromisoformat(trade_date))
+        return {"cached_tickers": None if result is None else result.keys_written}
+
+    day = check_calendar()
+    extracted = extract(day)
+    transformed = transform(day)
+    predicted = predict(day)
+    extracted >> transformed >> predicted >> refresh_cache(day)
+
+
+daily_stock_pipeline()

@@ -1,0 +1,146 @@
+"""The daily pipeline's steps. `tickerhouse run` and the Airflow DAG both call these.
+
+Every step is idempotent for its date: rerunning it changes nothing that is already right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psycopg import sql
+
+from extract.http import CallLog, VendorClient
+from extract.landing import RAW_DATASET, land
+from extract.polygon import polygon
+from extract.polygon.settings import GROUPED_DAILY_TABLE
+from orchestration.vendors import VendorAccess, choose_source, vendor_access
+from tickerhouse import calendar
+from tickerhouse.database import Database
+from tickerhouse.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+SETUP_SQL = PROJECT_ROOT / "sql" / "timescale_setup.sql"
+
+
+def prepare_warehouse(database: Database) -> None:
+    """Schemas, roles and the tables the steps share; safe to run before every run."""
+    from ml.baseline import ensure_tables
+
+    with database.connect(autocommit=True) as conn:
+        conn.execute(SETUP_SQL.read_text())
+    ensure_tables(database)
+
+
+@dataclass
+class ExtractResult:
+    rows: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    bootstrapped_sessions: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def landed_sessions(database: Database, start: dt.date, end: dt.date) -> set[dt.date]:
+    """Session dates already in raw grouped daily (the table may not exist yet)."""
+    table = sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)
+    with database.connect() as conn:
+        exists = conn.execute("select to_regclass(%s) is not null",
+                              (f"{RAW_DATASET}.{GROUPED_DAILY_TABLE}",)).fetchone()[0]
+        if not exists:
+            return set()
+        rows = conn.execute(
+            sql.SQL("select distinct _session_date from {} where _session_date between %s and %s")
+            .format(table), (start, end)).fetchall()
+    return {row[0] for row in rows}
+
+
+def _index_raw(database: Database) -> None:
+    with database.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("create index if not exists {} on {} (_session_date)").format(
+            sql.Identifier(f"{GROUPED_DAILY_TABLE}__session_date_idx"),
+            sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)))
+
+
+def extract(settings: Settings, database: Database, trade_date: dt.date,
+            access: VendorAccess) -> ExtractResult:
+    """Land grouped daily bars for `trade_date`, after any history sessions still missing.
+
+    Dates already in raw are not fetched again: a rerun spends no calls and lands nothing.
+    """
+    result = ExtractResult()
+    if not access.has("polygon"):
+        result.notes.append("polygon: no API key, market bars not extracted")
+        return result
+    pipelines_dir = settings.state_dir / "dlt"
+    history = calendar.sessions_before(trade_date, settings.history_sessions)
+    wanted = [*history, trade_date]
+    have = landed_sessions(database, wanted[0], trade_date)
+    missing_history = [day for day in history if day not in have]
+
+    call_log = CallLog()
+    if missing_history:
+        client = VendorClient("polygon", access.base_urls["polygon"],
+                              access.bootstrap_keys.get("polygon") or access.keys["polygon"],
+                              call_log=call_log)
+        landed = land(database, polygon(client, missing_history), pipelines_dir)
+        _merge_rows(result.rows, landed.rows)
+        result.bootstrapped_sessions = len(missing_history)
+        plan = "an emulated paid Polygon plan" if access.source == "emulator" else "your key"
+        result.notes.append(f"bootstrapped {len(missing_history)} sessions of history "
+                            f"({missing_history[0]} to {missing_history[-1]}) with {plan}")
+    if trade_date not in have:
+        client = VendorClient("polygon", access.base_urls["polygon"], access.keys["polygon"],
+                              call_log=call_log)
+        landed = land(database, polygon(client, [trade_date]), pipelines_dir)
+        _merge_rows(result.rows, landed.rows)
+        if trade_date not in landed_sessions(database, trade_date, trade_date):
+            result.notes.append(f"polygon has no final bars for {trade_date} yet")
+    else:
+        result.notes.append(f"{trade_date} already landed: nothing fetched")
+    if result.rows:
+        _index_raw(database)
+    result.calls = dict(call_log.calls)
+    return result
+
+
+def extract_day(settings: Settings, database: Database, trade_date: dt.date,
+                source: str | None = None) -> ExtractResult:
+    """`extract` with the run's vendor access opened (the emulator started when it is the source)."""
+    with vendor_access(settings, choose_source(settings, source)) as access:
+        result = extract(settings, database, trade_date, access)
+    result.notes[:0] = access.notes
+    return result
+
+
+def _merge_rows(total: dict[str, int], more: dict[str, int]) -> None:
+    for table, count in more.items():
+        total[table] = total.get(table, 0) + count
+
+
+def transform(database: Database, target_path: Path | None = None):
+    from orchestration.transform import build
+
+    return build(database, target_path=target_path)
+
+
+def predict(database: Database, trade_date: dt.date):
+    from ml.baseline import predict as baseline_predict
+
+    return baseline_predict(database, trade_date)
+
+
+def refresh_cache(settings: Settings, database: Database, trade_date: dt.date):
+    """The cache step; when no Redis answers it is skipped with a warning (returns None):
+    Redis only mirrors Postgres, so nothing is lost."""
+    from cache.hot import connect, refresh_latest
+    from tickerhouse.errors import ServiceUnavailable
+
+    try:
+        client = connect(settings.redis_url)
+    except ServiceUnavailable as exc:
+        log.warning("cache step skipped: %s", exc)
+        return None
+    return refresh_latest(database, client, trade_date)
