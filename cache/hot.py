@@ -72,7 +72,7 @@ def refresh_latest(database: Database, client: redis.Redis, trade_date: dt.date)
 
     pipe = client.pipeline(transaction=False)
     for index, row in enumerate(rows, start=1):
-        record = dict(zip(columns, row))
+        record = dict(zip(columns, row, strict=True))
         key = ticker_key(record.pop("ticker"))
         mapping = {name: _compact(value) for name, value in record.items() if value is not None}
         pipe.delete(key)  # a field that is now null must not survive from an older load

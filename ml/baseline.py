@@ -153,7 +153,7 @@ def _write(database: Database, out: pd.DataFrame, as_of: dt.date, target_date: d
             "values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (run_id, MODEL_NAME, MODEL_VERSION, as_of, train["trade_date"].min(),
              train["trade_date"].max(), len(train), json.dumps(PARAMS),
-             json.dumps({"intercept": intercept, **dict(zip(FEATURES, coef.tolist()))})),
+             json.dumps({"intercept": intercept, **dict(zip(FEATURES, coef.tolist(), strict=True))})),
         )
         conn.execute("create temp table new_predictions (ticker text, predicted_return float8, "
                      "predicted_close float8) on commit drop")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -40,7 +40,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v",
 
 @app.command()
 def run(
-    date: Annotated[Optional[str], typer.Option(
+    date: Annotated[str | None, typer.Option(
         "--date", help="Session to process, YYYY-MM-DD (default: the previous NYSE session).")] = None,
     source: Annotated[str, typer.Option(
         "--source", help="emulator, live, or auto (live when any vendor key is set).")] = "auto",
@@ -94,24 +94,25 @@ def _print_summary(summary) -> None:
 def emulator_serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    seed: Annotated[Optional[int], typer.Option(help="Market seed (default: setting).")] = None,
-    tickers: Annotated[Optional[int], typer.Option(help="Universe size (default: setting).")] = None,
-    plan: Annotated[Optional[list[str]], typer.Option(
+    seed: Annotated[int | None, typer.Option(help="Market seed (default: setting).")] = None,
+    tickers: Annotated[int | None, typer.Option(help="Universe size (default: setting).")] = None,
+    plan: Annotated[list[str] | None, typer.Option(
         help="Map a key to a plan, KEY=paid (repeatable); other keys are free.")] = None,
-    fault_profile: Annotated[Optional[str], typer.Option(help="Fault profile to inject.")] = None,
+    fault_profile: Annotated[str | None, typer.Option(help="Fault profile to inject.")] = None,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Turn every rate limit off.")] = False,
 ) -> None:
     """Serve all four vendor APIs on one address until interrupted."""
-    from emulator import EmulatorConfig, serve
-    from tickerhouse.settings import load_settings
-
-    settings = load_settings()
     plans = {}
     for item in plan or []:
         key, sep, name = item.partition("=")
         if not sep or not key or not name:
             raise UserError(f"bad --plan {item!r}: expected KEY=PLAN, e.g. mykey=paid")
         plans[key] = name
+
+    from emulator import EmulatorConfig, serve
+    from tickerhouse.settings import load_settings
+
+    settings = load_settings()
     config = EmulatorConfig(
         seed=settings.emulator_seed if seed is None else seed,
         n_tickers=settings.emulator_tickers if tickers is None else tickers,

@@ -15,7 +15,9 @@ import datetime as dt
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-CURATED_DAILY_BARS = Asset(name="curated.fct_daily_bars", uri="postgres://tickerhouse/curated/fct_daily_bars")
+# The asset the ML DAG is scheduled on; its URI names the warehouse table (host is nominal).
+CURATED_DAILY_BARS = Asset(name="curated.fct_daily_bars",
+                           uri="postgres://warehouse:5432/tickerhouse/curated/fct_daily_bars")
 
 
 @dag(
