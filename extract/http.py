@@ -1,16 +1,22 @@
-"""The one HTTP client every vendor source uses: auth, quota, classification, backoff, redaction.
+"""The one HTTP client every vendor source uses: quota, auth, classification, backoff, breaker.
 
-Built on dlt's `RESTClient`, given a plain `requests.Session`: dlt's default session retries on
-status codes blindly, while these vendors need each failure read (Alpha Vantage throttles with
-HTTP 200 bodies, Polygon's 403 can mean "not yet" or "never"); see `extract/responses.py`.
+Each request: the circuit breaker must allow it; the quota manager hands out a key with room in
+every window (counting the call); the response is classified (`extract/responses.py`) and acted
+on — used, waited for, skipped, failed or retried with full-jitter backoff — never retried
+blindly on a status code. Built on dlt's `RESTClient`, given a plain `requests.Session` because
+dlt's default session retries on status codes by itself.
+
+Keys travel in headers wherever the vendor accepts one, so they never sit in URLs (which end up
+in logs and exception texts); Alpha Vantage takes them only in the query string, and every
+message leaving this module is redacted.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +24,13 @@ import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth, BearerTokenAuth
 
+from extract.quota import Lease, QuotaManager
+from extract.resilience import Backoff, CircuitBreaker
+from extract.responses import Kind, Outcome, classify, redact
 from tickerhouse.errors import UserError
 
 log = logging.getLogger(__name__)
 
-# How each vendor takes its key. Headers wherever the vendor accepts one, so keys never sit in
-# URLs (which end up in logs and exception texts); Alpha Vantage accepts only the query string.
 _AUTH = {
     "polygon": lambda key: BearerTokenAuth(token=key),
     "finnhub": lambda key: APIKeyAuth(name="X-Finnhub-Token", api_key=key, location="header"),
@@ -33,84 +40,94 @@ _AUTH = {
 
 
 class VendorError(UserError):
-    """A vendor request that failed for a reason the caller must act on (message redacted)."""
+    """A request that did not yield data, with what the caller should do about it.
 
-    def __init__(self, vendor: str, kind: str, reason: str):
-        super().__init__(f"{vendor}: {reason}")
-        self.vendor, self.kind, self.reason = vendor, kind, reason
+    `kind` is a `responses.Kind` (or "circuit_open"); the message is redacted."""
+
+    def __init__(self, vendor: str, kind: str, reason: str, *, path: str = ""):
+        super().__init__(f"{vendor}: {reason}" + (f" ({path})" if path else ""))
+        self.vendor, self.kind, self.reason, self.path = vendor, kind, reason, path
 
 
 @dataclass
 class CallLog:
-    """Requests sent per vendor in this process (for the run summary)."""
+    """Requests sent per vendor by this process, and what came back (for the run summary)."""
 
     calls: Counter = field(default_factory=Counter)
-
-
-def redact(text: str, keys: list[str]) -> str:
-    for key in keys:
-        if key:
-            text = text.replace(key, "***")
-    return text
+    outcomes: Counter = field(default_factory=Counter)  # (vendor, kind) -> count
 
 
 class VendorClient:
-    """GET JSON from one vendor with one of its keys."""
+    """GET JSON from one vendor, within its limits, acting on each answer."""
 
-    def __init__(self, vendor: str, base_url: str, keys: list[str], *, call_log: CallLog,
-                 timeout: float = 30.0, max_attempts: int = 5):
+    def __init__(self, vendor: str, base_url: str, quota: QuotaManager, *, call_log: CallLog,
+                 breaker: CircuitBreaker | None = None, backoff: Backoff | None = None,
+                 max_attempts: int = 5, timeout: float = 30.0,
+                 acquire_timeout: float | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
         if vendor not in _AUTH:
             raise ValueError(f"unknown vendor {vendor!r}")
-        if not keys:
-            raise UserError(f"{vendor}: no API key configured "
-                            f"(set TICKERHOUSE_{vendor.upper()}_API_KEY)")
-        self.vendor, self.base_url, self.keys = vendor, base_url, keys
-        self.call_log, self.timeout, self.max_attempts = call_log, timeout, max_attempts
-        self._clients = {
-            key: RESTClient(base_url=base_url, auth=_AUTH[vendor](key), session=requests.Session())
-            for key in keys
-        }
+        self.vendor, self.base_url, self.quota = vendor, base_url, quota
+        self.call_log, self.max_attempts, self.timeout = call_log, max_attempts, timeout
+        self.breaker = breaker or CircuitBreaker(vendor)
+        self.backoff = backoff or Backoff()
+        self.acquire_timeout = acquire_timeout
+        self._sleep = sleep
+        self._session = requests.Session()
+        self._clients: dict[str, RESTClient] = {}
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, requests.Response]:
-        key = self.keys[0]
-        client = self._clients[key]
-        last_reason = "no attempt made"
+    def _client(self, lease: Lease) -> RESTClient:
+        client = self._clients.get(lease.key_id)
+        if client is None:
+            client = RESTClient(base_url=self.base_url, auth=_AUTH[self.vendor](lease.key),
+                                session=self._session)
+            self._clients[lease.key_id] = client
+        return client
+
+    def get(self, path: str, params: dict[str, Any] | None = None, *, endpoint: str) -> Outcome:
+        """The OK or EMPTY outcome of `path` (its `payload` parsed), or a `VendorError` saying
+        why not: skip it (not_yet_available, not_entitled), fail it (auth_error, bad_request),
+        or it kept failing (transient, throttled), or the vendor's circuit is open."""
+        last: Outcome | None = None
         for attempt in range(self.max_attempts):
-            try:
-                response = client.get(path, params=params, timeout=self.timeout)
-            except requests.RequestException as exc:
-                last_reason = redact(f"{type(exc).__name__}: {exc}", self.keys)
-                self.call_log.calls[self.vendor] += 1
-                self._sleep_backoff(attempt, None)
-                continue
+            if not self.breaker.allow():
+                raise VendorError(self.vendor, "circuit_open",
+                                  f"circuit open after repeated failures; last: "
+                                  f"{last.reason if last else 'earlier run'}", path=path)
+            lease = self.quota.acquire(self.vendor, endpoint, timeout=self.acquire_timeout)
+            outcome = self._send(lease, path, params)
             self.call_log.calls[self.vendor] += 1
-            if response.status_code == 429 or response.status_code >= 500:
-                last_reason = f"HTTP {response.status_code}"
-                self._sleep_backoff(attempt, response.headers.get("Retry-After"))
+            self.call_log.outcomes[(self.vendor, str(outcome.kind))] += 1
+            last = outcome
+            if outcome.kind in (Kind.OK, Kind.EMPTY):
+                self.breaker.record_success()
+                return outcome
+            if outcome.kind == Kind.THROTTLED:
+                # Our counts said there was room, so someone else is using the key (or the
+                # vendor counts differently): keep every worker off it for as long as it says.
+                seconds = None if outcome.day_budget_spent else \
+                    self.backoff.delay(attempt, outcome.retry_after)
+                self.quota.mark_throttled(self.vendor, lease.key_id, seconds,
+                                          reason=outcome.reason)
                 continue
-            try:
-                payload = response.json()
-            except json.JSONDecodeError:
-                last_reason = f"malformed JSON (HTTP {response.status_code})"
-                self._sleep_backoff(attempt, None)
+            if outcome.kind == Kind.TRANSIENT:
+                self.breaker.record_failure()
+                if attempt + 1 < self.max_attempts:
+                    self._sleep(self.backoff.delay(attempt, outcome.retry_after))
                 continue
-            if response.status_code == 403 and isinstance(payload, dict) \
-                    and payload.get("status") == "NOT_AUTHORIZED":
-                kind = "not_yet_available" if "before end of day" in payload.get("message", "") \
-                    else "not_entitled"
-                raise VendorError(self.vendor, kind, redact(payload.get("message", ""), self.keys))
-            if response.status_code >= 400:
-                raise VendorError(self.vendor, "http_error",
-                                  redact(f"HTTP {response.status_code} on {path}", self.keys))
-            return payload, response
-        raise VendorError(self.vendor, "transient",
-                          f"gave up on {path} after {self.max_attempts} attempts ({last_reason})")
+            # not_yet_available, not_entitled, auth_error, bad_request: retrying changes nothing.
+            if outcome.kind == Kind.AUTH_ERROR:
+                self.breaker.record_failure()
+            raise VendorError(self.vendor, str(outcome.kind), outcome.reason, path=path)
+        assert last is not None
+        raise VendorError(self.vendor, str(last.kind),
+                          f"gave up after {self.max_attempts} attempts: {last.reason}", path=path)
 
-    @staticmethod
-    def _sleep_backoff(attempt: int, retry_after: str | None) -> None:
-        import random
-
-        delay = random.uniform(0, min(30.0, 0.5 * 2**attempt))
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, float(retry_after))
-        time.sleep(delay)
+    def _send(self, lease: Lease, path: str, params: dict[str, Any] | None) -> Outcome:
+        try:
+            response = self._client(lease).get(path, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            reason = redact(f"{type(exc).__name__}: {exc}", [lease.key])
+            return Outcome(Kind.TRANSIENT, reason[:200])
+        return classify(self.vendor, response.status_code, response.headers, response.content,
+                        keys=[lease.key])

@@ -102,6 +102,16 @@ def make_features(bars: pd.DataFrame) -> pd.DataFrame:
     return stacked.reset_index()
 
 
+def impute_missing(latest: pd.DataFrame) -> pd.DataFrame:
+    """Every ticker gets a prediction: one listed too recently for a feature is treated as
+    having no momentum (0) and the day's median volatility, i.e. it gets the market's view."""
+    latest = latest[latest["close"].notna()].copy()
+    for column in ("ret_1d", "ret_5d", "ret_20d"):
+        latest[column] = latest[column].fillna(0.0)
+    latest["vol_20d"] = latest["vol_20d"].fillna(latest["vol_20d"].median())
+    return latest
+
+
 def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import Ridge
 
@@ -126,7 +136,7 @@ def predict(database: Database, as_of: dt.date) -> PredictionResult:
 
     features = make_features(bars)
     train = features.dropna(subset=[*FEATURES, "target"])
-    latest = features[features["trade_date"] == as_of].dropna(subset=list(FEATURES))
+    latest = impute_missing(features[features["trade_date"] == as_of])
     coef, intercept = fit_ridge(train[list(FEATURES)].to_numpy(), train["target"].to_numpy(),
                                 PARAMS["alpha"])
     predicted = latest[list(FEATURES)].to_numpy() @ coef + intercept

@@ -28,8 +28,10 @@ errors = Console(stderr=True)
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v",
+def _main(ctx: typer.Context,
+          verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                                 help="Log progress to stderr.")] = False) -> None:
+    ctx.obj = {"verbose": verbose}
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -40,6 +42,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v",
 
 @app.command()
 def run(
+    ctx: typer.Context,
     date: Annotated[str | None, typer.Option(
         "--date", help="Session to process, YYYY-MM-DD (default: the previous NYSE session).")] = None,
     source: Annotated[str, typer.Option(
@@ -51,7 +54,8 @@ def run(
     from tickerhouse.settings import load_settings
 
     settings = load_settings()
-    summary = run_daily(settings, parse_date(date) if date else None, source)
+    summary = run_daily(settings, parse_date(date) if date else None, source,
+                        quiet=not ctx.obj["verbose"])
     _print_summary(summary)
     if summary.status == "failed":
         raise typer.Exit(1)
@@ -83,7 +87,7 @@ def _print_summary(summary) -> None:
     if summary.status == "done":
         console.print(
             "\nLook at it:\n"
-            f"  psql \"$TICKERHOUSE_DATABASE_URL\" -c \"select * from curated.fct_daily_bars "
+            f"  psql \"{summary.database_url}\" -c \"select * from curated.fct_daily_bars "
             f"where trade_date = '{summary.trade_date}' order by volume desc limit 10\"\n"
             "  (cd dbt_project && ../.venv/bin/dbt docs serve)   # lineage and column docs",
             highlight=False,

@@ -23,6 +23,7 @@ class RunSummary:
     trade_date: dt.date
     source: str
     database: str
+    database_url: str = ""  # for the "look at it" hint; never carries a password
     status: str = "running"  # done | skipped | failed
     rows_landed: dict[str, int] = field(default_factory=dict)
     api_calls: dict[str, int] = field(default_factory=dict)
@@ -46,13 +47,15 @@ def resolve_trade_date(requested: dt.date | None, now: dt.datetime | None = None
 
 
 def run_daily(settings: Settings, trade_date: dt.date | None = None, source: str | None = None,
-              *, database: Database | None = None, dbt_target_path: Path | None = None
-              ) -> RunSummary:
+              *, database: Database | None = None, dbt_target_path: Path | None = None,
+              quiet: bool = True) -> RunSummary:
+    """Run every step for one session; `quiet` keeps dbt's log lines off stdout."""
     started = time.monotonic()
     day = resolve_trade_date(trade_date)
     chosen = choose_source(settings, source)
     database = database or resolve_database(settings)
-    summary = RunSummary(trade_date=day, source=chosen, database=database.describe())
+    summary = RunSummary(trade_date=day, source=chosen, database=database.describe(),
+                         database_url=database.url(with_password=False))
 
     if not calendar.is_session(day):
         summary.status = "skipped"
@@ -64,7 +67,7 @@ def run_daily(settings: Settings, trade_date: dt.date | None = None, source: str
     summary.rows_landed, summary.api_calls = extracted.rows, extracted.calls
     summary.notes.extend(extracted.notes)
 
-    dbt = steps.transform(database, dbt_target_path)
+    dbt = steps.transform(database, dbt_target_path, quiet=quiet)
     summary.models_built = dbt.count("model", "success")
     summary.tests_passed = dbt.count("test", "pass")
     summary.dbt_failures = dbt.failures

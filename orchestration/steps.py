@@ -10,12 +10,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 from psycopg import sql
 
 from extract.http import CallLog, VendorClient
 from extract.landing import RAW_DATASET, land
 from extract.polygon import polygon
 from extract.polygon.settings import GROUPED_DAILY_TABLE
+from extract.quota import QuotaManager
 from orchestration.vendors import VendorAccess, choose_source, vendor_access
 from tickerhouse import calendar
 from tickerhouse.database import Database
@@ -81,10 +83,10 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
     missing_history = [day for day in history if day not in have]
 
     call_log = CallLog()
+    redis_client = quota_redis(settings)
     if missing_history:
-        client = VendorClient("polygon", access.base_urls["polygon"],
-                              access.bootstrap_keys.get("polygon") or access.keys["polygon"],
-                              call_log=call_log)
+        quota = QuotaManager(redis_client, database, access.bootstrap_limits, access.bootstrap_keys)
+        client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
         landed = land(database, polygon(client, missing_history), pipelines_dir)
         _merge_rows(result.rows, landed.rows)
         result.bootstrapped_sessions = len(missing_history)
@@ -92,8 +94,8 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
         result.notes.append(f"bootstrapped {len(missing_history)} sessions of history "
                             f"({missing_history[0]} to {missing_history[-1]}) with {plan}")
     if trade_date not in have:
-        client = VendorClient("polygon", access.base_urls["polygon"], access.keys["polygon"],
-                              call_log=call_log)
+        quota = QuotaManager(redis_client, database, access.limits, access.keys)
+        client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
         landed = land(database, polygon(client, [trade_date]), pipelines_dir)
         _merge_rows(result.rows, landed.rows)
         if trade_date not in landed_sessions(database, trade_date, trade_date):
@@ -115,15 +117,21 @@ def extract_day(settings: Settings, database: Database, trade_date: dt.date,
     return result
 
 
+def quota_redis(settings: Settings) -> redis.Redis:
+    """The Redis client the quota manager coordinates through; when Redis is down the manager
+    keeps its windows in Postgres instead, so this never fails."""
+    return redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+
 def _merge_rows(total: dict[str, int], more: dict[str, int]) -> None:
     for table, count in more.items():
         total[table] = total.get(table, 0) + count
 
 
-def transform(database: Database, target_path: Path | None = None):
+def transform(database: Database, target_path: Path | None = None, *, quiet: bool = False):
     from orchestration.transform import build
 
-    return build(database, target_path=target_path)
+    return build(database, target_path=target_path, quiet=quiet)
 
 
 def predict(database: Database, trade_date: dt.date):

@@ -46,12 +46,13 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_dbt(database: Database, *args: str, target_path: Path | None = None) -> DbtResult:
-    """Invoke one dbt command against `database` and summarise node results."""
+def run_dbt(database: Database, *args: str, target_path: Path | None = None,
+            quiet: bool = False) -> DbtResult:
+    """Invoke one dbt command against `database` and summarise node results; `quiet` keeps
+    dbt's own log lines off stdout (errors still show)."""
     from dbt.cli.main import dbtRunner
 
-    quiet = [] if log.isEnabledFor(logging.INFO) else ["--quiet"]
-    cli_args = [*quiet, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+    cli_args = [*(["--quiet"] if quiet else []), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
                 str(DBT_PROJECT_DIR)]
     if target_path is not None:
         cli_args += ["--target-path", str(target_path)]
@@ -73,12 +74,12 @@ def run_dbt(database: Database, *args: str, target_path: Path | None = None) -> 
     return result
 
 
-def build(database: Database, *, target_path: Path | None = None) -> DbtResult:
+def build(database: Database, *, target_path: Path | None = None, quiet: bool = False) -> DbtResult:
     """`dbt build` (models, tests, in dependency order), then the docs catalog so that
     `dbt docs serve` shows what was just built."""
-    result = run_dbt(database, "build", target_path=target_path)
+    result = run_dbt(database, "build", target_path=target_path, quiet=quiet)
     if result.success:
-        docs = run_dbt(database, "docs", "generate", target_path=target_path)
+        docs = run_dbt(database, "docs", "generate", target_path=target_path, quiet=quiet)
         if not docs.success:
             result.failures.append("dbt docs generate failed")
     return result

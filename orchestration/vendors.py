@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from extract.quota import FREE_TIER_LIMITS, VendorLimits
 from tickerhouse.errors import UserError
 from tickerhouse.settings import VENDORS, Settings, Vendor
 
@@ -21,14 +22,21 @@ EMULATOR_FREE_KEY = "tickerhouse-emulator-free"
 EMULATOR_PAID_KEY = "tickerhouse-emulator-paid"
 
 
+# The emulator's paid plan has no limits; our quota manager is told so for its key.
+UNLIMITED = VendorLimits(per_second=None, per_minute=None, per_day=None)
+
+
 @dataclass
 class VendorAccess:
-    """Base URL and keys per vendor for one run, and which keys may bootstrap history."""
+    """Base URL, keys and their plan's limits per vendor for one run; and the keys (with their
+    limits) that may bootstrap history, which in emulator mode are on a paid plan."""
 
     source: Source
     base_urls: dict[str, str]
     keys: dict[str, list[str]]
+    limits: dict[str, VendorLimits]
     bootstrap_keys: dict[str, list[str]] = field(default_factory=dict)
+    bootstrap_limits: dict[str, VendorLimits] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def has(self, vendor: Vendor) -> bool:
@@ -54,7 +62,9 @@ def vendor_access(settings: Settings, source: Source) -> Iterator[VendorAccess]:
             source="live",
             base_urls={vendor: settings.base_url(vendor) for vendor in VENDORS},
             keys={vendor: k for vendor, k in keys.items() if k},
+            limits=dict(FREE_TIER_LIMITS),
             bootstrap_keys={vendor: k for vendor, k in keys.items() if k},
+            bootstrap_limits=dict(FREE_TIER_LIMITS),
             notes=[f"{vendor}: no API key set, skipped" for vendor in missing],
         )
         return
@@ -72,5 +82,7 @@ def vendor_access(settings: Settings, source: Source) -> Iterator[VendorAccess]:
             source="emulator",
             base_urls={vendor: emulator.url for vendor in VENDORS},
             keys={vendor: [EMULATOR_FREE_KEY] for vendor in VENDORS},
+            limits=dict(FREE_TIER_LIMITS),
             bootstrap_keys={vendor: [EMULATOR_PAID_KEY] for vendor in VENDORS},
+            bootstrap_limits={vendor: UNLIMITED for vendor in VENDORS},
         )

@@ -60,15 +60,16 @@ class Database:
     def with_database(self, dbname: str) -> Database:
         return Database(make_conninfo(self.conninfo, dbname=dbname))
 
-    def url(self, *, password_placeholder: str | None = None) -> str:
+    def url(self, *, password_placeholder: str | None = None, with_password: bool = True) -> str:
         """A postgresql:// URL (socket hosts percent-encoded, as libpq and dbt's profile accept).
 
         dlt's Postgres destination insists on a password even under trust auth, hence
-        `password_placeholder` for callers that need one.
+        `password_placeholder` for callers that need one; `with_password=False` gives a URL fit
+        to show (libpq then takes the password from ~/.pgpass or PGPASSWORD).
         """
         p = self.params
         user = quote(p.get("user", "postgres"), safe="")
-        password = p.get("password") or password_placeholder
+        password = (p.get("password") if with_password else None) or password_placeholder
         auth = f"{user}:{quote(password, safe='')}@" if password else f"{user}@"
         host = quote(p.get("host", LOCAL_HOST), safe="")
         port = f":{p['port']}" if "port" in p else ""

@@ -33,14 +33,13 @@ def grouped_daily(client: VendorClient, session_dates: list[dt.date]) -> Iterato
     """
     for session_date in session_dates:
         try:
-            payload, _ = client.get_json(
-                GROUPED_DAILY_PATH.format(date=session_date.isoformat()),
-                params={"adjusted": "true"},
-            )
+            outcome = client.get(GROUPED_DAILY_PATH.format(date=session_date.isoformat()),
+                                 params={"adjusted": "true"}, endpoint="grouped_daily")
         except VendorError as exc:
             if exc.kind == "not_yet_available":
-                continue  # today's bars are not final yet; the next run picks the date up
+                continue  # the day's bars are not final yet; the next run picks the date up
             raise
+        payload = outcome.payload if isinstance(outcome.payload, dict) else {}
         rows = payload.get("results") or []
         if rows:
             yield as_arrow(rows, request_id=payload.get("request_id"), session_date=session_date)
