@@ -52,8 +52,8 @@ def run_dbt(database: Database, *args: str, target_path: Path | None = None,
     dbt's own log lines off stdout (errors still show)."""
     from dbt.cli.main import dbtRunner
 
-    cli_args = [*(["--quiet"] if quiet else []), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                str(DBT_PROJECT_DIR)]
+    cli_args = [*(["--quiet"] if quiet else []), *args,
+                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if target_path is not None:
         cli_args += ["--target-path", str(target_path)]
     env = {**database.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
