@@ -1,0 +1,1 @@
+"""The TimescaleDB test lane: PGlite + TimescaleDB served over the Postgres wire protocol."""
