@@ -44,7 +44,7 @@ def machine_description() -> str:
 
 def write_section(name: str, body: str) -> Path:
     """Replace (or append) the section called `name` in docs/benchmarks.md."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"<!-- bench:{name} -->\n"
         f"## {name}\n\n"

@@ -66,3 +66,38 @@ def test_a_holiday_is_reported_and_stops_cleanly(database):
     assert "not an NYSE session" in result.stdout
     with database.connect() as conn:  # nothing was created for a holiday
         assert conn.execute("select to_regclass('curated.fct_daily_bars')").fetchone()[0] is None
+
+
+def test_emulator_serve_answers_until_interrupted():
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TICKERHOUSE_")}
+    server = subprocess.Popen([str(TICKERHOUSE), "emulator", "serve", "--port", str(port),
+                               "--tickers", "50", "--plan", "k-paid=paid"],
+                              env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_emulator/health") as answer:
+                    health = json.load(answer)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "emulator did not start"
+                time.sleep(0.2)
+        assert health["n_tickers"] == 50
+        url = f"http://127.0.0.1:{port}/v2/aggs/grouped/locale/us/market/stocks/2026-11-20"
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer k-paid"})
+        with urllib.request.urlopen(request) as answer:
+            assert json.load(answer)["resultsCount"] == 50
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
