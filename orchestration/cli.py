@@ -61,6 +61,56 @@ def run(
         raise typer.Exit(1)
 
 
+@app.command()
+def plan(
+    date: Annotated[str | None, typer.Option(
+        "--date", help="Session to plan, YYYY-MM-DD (default: the previous NYSE session).")] = None,
+    source: Annotated[str, typer.Option(
+        "--source", help="emulator, live, or auto (live when any vendor key is set).")] = "auto",
+) -> None:
+    """Print the day's budget plan per vendor (calls, what they buy, time at the limits);
+    nothing is fetched."""
+    from orchestration.pipeline import resolve_trade_date
+    from orchestration.steps import plan_for_day, prepare_warehouse
+    from tickerhouse import calendar
+    from tickerhouse.database import resolve_database
+    from tickerhouse.settings import load_settings
+
+    settings = load_settings()
+    day = resolve_trade_date(calendar.parse_date(date) if date else None)
+    if not calendar.is_session(day):
+        console.print(f"{day} is not an NYSE session (weekend or holiday): nothing to plan")
+        return
+    database = resolve_database(settings)
+    prepare_warehouse(database)
+    _print_plan(plan_for_day(settings, database, day, source))
+
+
+def _print_plan(day_plan) -> None:
+    table = Table(title=f"plan for {day_plan.trade_date} — universe "
+                        f"{day_plan.universe:,} tickers" if day_plan.universe else
+                        f"plan for {day_plan.trade_date} — universe known once its bars land",
+                  title_justify="left")
+    for column in ("vendor", "budget", "calls", "buys", "time at limits"):
+        table.add_column(column, justify="right" if column == "calls" else "left")
+    for vendor, vendor_plan in day_plan.vendors.items():
+        rows = vendor_plan.endpoints or [None]
+        for index, endpoint in enumerate(rows):
+            first = index == 0
+            table.add_row(
+                vendor if first else "", vendor_plan.budget if first else "",
+                str(endpoint.calls) if endpoint else "0",
+                endpoint.buys if endpoint else vendor_plan.note or "nothing due",
+                _duration(vendor_plan.expected_seconds) if first else "")
+    console.print(table)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def _print_summary(summary) -> None:
     table = Table(title=f"tickerhouse run — {summary.trade_date} ({summary.status})",
                   show_header=False, title_justify="left")

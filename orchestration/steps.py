@@ -15,6 +15,7 @@ from psycopg import sql
 
 from extract.http import CallLog, VendorClient
 from extract.landing import RAW_DATASET, land
+from extract.planner import DayPlan, plan_day
 from extract.polygon import polygon
 from extract.polygon.settings import GROUPED_DAILY_TABLE
 from extract.quota import QuotaManager
@@ -106,6 +107,50 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
         _index_raw(database)
     result.calls = dict(call_log.calls)
     return result
+
+
+def latest_universe(database: Database, trade_date: dt.date) -> list[str]:
+    """Tickers in the latest grouped daily landed on or before `trade_date`."""
+    table = sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)
+    with database.connect() as conn:
+        if not conn.execute("select to_regclass(%s) is not null",
+                            (f"{RAW_DATASET}.{GROUPED_DAILY_TABLE}",)).fetchone()[0]:
+            return []
+        rows = conn.execute(sql.SQL(
+            'select distinct "T" from {t} where _session_date = '
+            '(select max(_session_date) from {t} where _session_date <= %s) order by 1'
+        ).format(t=table), (trade_date,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def make_plan(settings: Settings, database: Database, trade_date: dt.date, access: VendorAccess,
+              quota: QuotaManager) -> DayPlan:
+    """The day's plan from what raw already holds, today's quota use and the settings."""
+    history = calendar.sessions_before(trade_date, settings.history_sessions)
+    have = landed_sessions(database, history[0] if history else trade_date, trade_date)
+    history_plan = ("an emulated paid plan" if access.source == "emulator"
+                    else "your key's plan")
+    return plan_day(
+        database, trade_date,
+        universe=latest_universe(database, trade_date),
+        history_sessions=[day for day in history if day not in have],
+        day_missing=trade_date not in have,
+        limits=access.limits, history_limits=access.bootstrap_limits,
+        usage=quota.usage_today(), available=[v for v in access.keys if access.has(v)],
+        watchlist=settings.watchlist_tickers,
+        per_run={"finnhub": settings.finnhub_calls_per_run,
+                 "alphavantage": settings.alphavantage_calls_per_run,
+                 "newsapi": settings.newsapi_calls_per_run},
+        history_plan=history_plan,
+    )
+
+
+def plan_for_day(settings: Settings, database: Database, trade_date: dt.date,
+                 source: str | None = None) -> DayPlan:
+    """What `tickerhouse plan` prints: the plan, with nothing fetched."""
+    with vendor_access(settings, choose_source(settings, source)) as access:
+        with QuotaManager(quota_redis(settings), database, access.limits, access.keys) as quota:
+            return make_plan(settings, database, trade_date, access, quota)
 
 
 def extract_day(settings: Settings, database: Database, trade_date: dt.date,

@@ -62,6 +62,19 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / ".tickerhouse",
         description="Local state: embedded Postgres data, dlt pipeline state, model artifacts.",
     )
+    watchlist: str = Field(
+        default="",
+        description="Comma-separated tickers fetched first by every vendor (e.g. AAPL,MSFT).",
+    )
+    finnhub_calls_per_run: int = Field(
+        default=120, ge=0,
+        description="Finnhub calls one daily run may spend (at 60/min, 120 take about a minute).")
+    alphavantage_calls_per_run: int = Field(
+        default=10, ge=0,
+        description="Alpha Vantage calls one daily run may spend of the key's 25 a day.")
+    newsapi_calls_per_run: int = Field(
+        default=12, ge=0,
+        description="NewsAPI calls one daily run may spend of the key's 100 a day.")
     emulator_tickers: int = Field(default=6000, ge=1, description="Universe size in emulator mode.")
     emulator_seed: int = Field(default=42, description="Seed of the emulated market.")
 
@@ -82,6 +95,10 @@ class Settings(BaseSettings):
 
     def base_url(self, vendor: Vendor) -> str:
         return getattr(self, f"{vendor}_base_url")
+
+    @property
+    def watchlist_tickers(self) -> list[str]:
+        return [t.strip().upper() for t in self.watchlist.split(",") if t.strip()]
 
     @property
     def has_any_live_key(self) -> bool:
