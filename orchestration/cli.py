@@ -23,7 +23,7 @@ emulator_app = typer.Typer(help="The bundled vendor emulator (Polygon, Finnhub, 
                                 "NewsAPI on one address).", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
 
-console = Console()
+console = Console(soft_wrap=True)  # long lines stay whole when piped
 errors = Console(stderr=True)
 
 
@@ -84,6 +84,33 @@ def plan(
     database = resolve_database(settings)
     prepare_warehouse(database)
     _print_plan(plan_for_day(settings, database, day, source))
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First session, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last session, YYYY-MM-DD.")],
+    source: Annotated[str, typer.Option(
+        "--source", help="emulator, live, or auto (live when any vendor key is set).")] = "auto",
+) -> None:
+    """Land the whole market's daily bars for every NYSE session in a range, within the
+    vendor's limits; rerun to resume after an interruption."""
+    from orchestration.steps import backfill as run_backfill
+    from orchestration.steps import prepare_warehouse
+    from tickerhouse.calendar import parse_date
+    from tickerhouse.database import resolve_database
+    from tickerhouse.settings import load_settings
+
+    first, last = parse_date(start), parse_date(end)
+    settings = load_settings()
+    database = resolve_database(settings)
+    prepare_warehouse(database)
+    result = run_backfill(settings, database, first, last, source)
+    fetched = result.sessions - result.already_landed
+    console.print(f"{result.sessions} sessions from {first} to {last}: "
+                  f"{result.already_landed} already landed, {fetched} fetched "
+                  f"({sum(result.rows.values()):,} rows, "
+                  f"{sum(result.calls.values())} API calls)")
 
 
 def _print_plan(day_plan) -> None:

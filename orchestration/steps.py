@@ -22,6 +22,7 @@ from extract.quota import QuotaManager
 from orchestration.vendors import VendorAccess, choose_source, vendor_access
 from tickerhouse import calendar
 from tickerhouse.database import Database
+from tickerhouse.errors import UserError
 from tickerhouse.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,24 @@ def _index_raw(database: Database) -> None:
             sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)))
 
 
+# Grouped-daily sessions landed per dlt load: an interrupted backfill loses at most this many
+# calls' worth of work, and a rerun starts after the last landed chunk.
+SESSIONS_PER_LOAD = 10
+
+
+def land_grouped_daily(database: Database, client: VendorClient, sessions: list[dt.date],
+                       pipelines_dir: Path) -> dict[str, int]:
+    """Land grouped daily for `sessions` in chunks; each chunk is committed before the next is
+    fetched, so raw itself is the checkpoint a resumed run starts from."""
+    rows: dict[str, int] = {}
+    for start in range(0, len(sessions), SESSIONS_PER_LOAD):
+        chunk = sessions[start:start + SESSIONS_PER_LOAD]
+        _merge_rows(rows, land(database, polygon(client, chunk), pipelines_dir).rows)
+    if rows:
+        _index_raw(database)
+    return rows
+
+
 def extract(settings: Settings, database: Database, trade_date: dt.date,
             access: VendorAccess) -> ExtractResult:
     """Land grouped daily bars for `trade_date`, after any history sessions still missing.
@@ -79,32 +98,62 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
         return result
     pipelines_dir = settings.state_dir / "dlt"
     history = calendar.sessions_before(trade_date, settings.history_sessions)
-    wanted = [*history, trade_date]
-    have = landed_sessions(database, wanted[0], trade_date)
+    have = landed_sessions(database, history[0] if history else trade_date, trade_date)
     missing_history = [day for day in history if day not in have]
 
     call_log = CallLog()
     redis_client = quota_redis(settings)
     if missing_history:
-        quota = QuotaManager(redis_client, database, access.bootstrap_limits, access.bootstrap_keys)
-        client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
-        landed = land(database, polygon(client, missing_history), pipelines_dir)
-        _merge_rows(result.rows, landed.rows)
+        with QuotaManager(redis_client, database, access.bootstrap_limits,
+                          access.bootstrap_keys) as quota:
+            client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
+            _merge_rows(result.rows, land_grouped_daily(database, client, missing_history,
+                                                        pipelines_dir))
         result.bootstrapped_sessions = len(missing_history)
         plan = "an emulated paid Polygon plan" if access.source == "emulator" else "your key"
         result.notes.append(f"bootstrapped {len(missing_history)} sessions of history "
                             f"({missing_history[0]} to {missing_history[-1]}) with {plan}")
     if trade_date not in have:
-        quota = QuotaManager(redis_client, database, access.limits, access.keys)
-        client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
-        landed = land(database, polygon(client, [trade_date]), pipelines_dir)
-        _merge_rows(result.rows, landed.rows)
+        with QuotaManager(redis_client, database, access.limits, access.keys) as quota:
+            client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
+            _merge_rows(result.rows, land_grouped_daily(database, client, [trade_date],
+                                                        pipelines_dir))
         if trade_date not in landed_sessions(database, trade_date, trade_date):
             result.notes.append(f"polygon has no final bars for {trade_date} yet")
     else:
         result.notes.append(f"{trade_date} already landed: nothing fetched")
-    if result.rows:
-        _index_raw(database)
+    result.calls = dict(call_log.calls)
+    return result
+
+
+@dataclass
+class BackfillResult:
+    sessions: int
+    already_landed: int
+    rows: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+
+
+def backfill(settings: Settings, database: Database, start: dt.date, end: dt.date,
+             source: str | None = None) -> BackfillResult:
+    """Grouped daily for every NYSE session from `start` to `end` not yet in raw, within the
+    limits of the keys used (holidays and weekends cost no call). Resumable: rerun it after an
+    interruption and it fetches only what is still missing."""
+    sessions = calendar.sessions_between(start, end)
+    have = landed_sessions(database, start, end)
+    missing = [day for day in sessions if day not in have]
+    result = BackfillResult(sessions=len(sessions), already_landed=len(sessions) - len(missing))
+    if not missing:
+        return result
+    call_log = CallLog()
+    with vendor_access(settings, choose_source(settings, source)) as access:
+        if not access.has("polygon"):
+            raise UserError("backfill needs a Polygon key (TICKERHOUSE_POLYGON_API_KEY)")
+        with QuotaManager(quota_redis(settings), database, access.bootstrap_limits,
+                          access.bootstrap_keys) as quota:
+            client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
+            result.rows = land_grouped_daily(database, client, missing,
+                                             settings.state_dir / "dlt")
     result.calls = dict(call_log.calls)
     return result
 

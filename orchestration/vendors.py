@@ -43,6 +43,17 @@ class VendorAccess:
         return bool(self.keys.get(vendor))
 
 
+def configured_limits(settings: Settings) -> dict[str, VendorLimits]:
+    """Each vendor's limits from the settings, on the vendor's own day boundary."""
+    limits = {}
+    for vendor in VENDORS:
+        plan = settings.limits(vendor)
+        limits[vendor] = VendorLimits(per_second=plan.get("second"),
+                                      per_minute=plan.get("minute"), per_day=plan.get("day"),
+                                      day_timezone=FREE_TIER_LIMITS[vendor].day_timezone)
+    return limits
+
+
 def choose_source(settings: Settings, requested: str | None) -> Source:
     if requested in (None, "auto"):
         return "live" if settings.has_any_live_key else "emulator"
@@ -62,9 +73,9 @@ def vendor_access(settings: Settings, source: Source) -> Iterator[VendorAccess]:
             source="live",
             base_urls={vendor: settings.base_url(vendor) for vendor in VENDORS},
             keys={vendor: k for vendor, k in keys.items() if k},
-            limits=dict(FREE_TIER_LIMITS),
+            limits=configured_limits(settings),
             bootstrap_keys={vendor: k for vendor, k in keys.items() if k},
-            bootstrap_limits=dict(FREE_TIER_LIMITS),
+            bootstrap_limits=configured_limits(settings),
             notes=[f"{vendor}: no API key set, skipped" for vendor in missing],
         )
         return

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     alphavantage_base_url: str = LIVE_BASE_URLS["alphavantage"]
     newsapi_base_url: str = LIVE_BASE_URLS["newsapi"]
 
+    # Rate limits of each vendor key's plan: "5/min", "30/s,60/min", "25/day", or "none".
+    # Defaults are the free tiers; set them to your plan's when you pay for one.
+    polygon_limits: str = "5/min"
+    finnhub_limits: str = "30/s,60/min"
+    alphavantage_limits: str = "25/day"
+    newsapi_limits: str = "100/day"
+
     history_sessions: int = Field(
         default=300,
         ge=0,
@@ -78,6 +85,12 @@ class Settings(BaseSettings):
     emulator_tickers: int = Field(default=6000, ge=1, description="Universe size in emulator mode.")
     emulator_seed: int = Field(default=42, description="Seed of the emulated market.")
 
+    @field_validator("polygon_limits", "finnhub_limits", "alphavantage_limits", "newsapi_limits")
+    @classmethod
+    def _limits_parse(cls, value: str) -> str:
+        parse_limits(value)
+        return value.strip()
+
     @field_validator("polygon_base_url", "finnhub_base_url", "alphavantage_base_url",
                      "newsapi_base_url")
     @classmethod
@@ -93,6 +106,10 @@ class Settings(BaseSettings):
             return []
         return [key.strip() for key in secret.get_secret_value().split(",") if key.strip()]
 
+    def limits(self, vendor: Vendor) -> dict[str, int]:
+        """The plan's limits per window ("second", "minute", "day"); absent = unlimited."""
+        return parse_limits(getattr(self, f"{vendor}_limits"))
+
     def base_url(self, vendor: Vendor) -> str:
         return getattr(self, f"{vendor}_base_url")
 
@@ -107,6 +124,26 @@ class Settings(BaseSettings):
     @cached_property
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
+
+
+_WINDOWS = {"s": "second", "sec": "second", "second": "second", "min": "minute",
+            "minute": "minute", "day": "day", "d": "day"}
+
+
+def parse_limits(text: str) -> dict[str, int]:
+    """ "30/s,60/min" -> {"second": 30, "minute": 60}; "none" -> {}."""
+    text = text.strip().lower()
+    if text in ("none", "unlimited", ""):
+        return {}
+    limits: dict[str, int] = {}
+    for part in text.split(","):
+        count, sep, window = part.strip().partition("/")
+        if not sep or not count.strip().isdigit() or window.strip() not in _WINDOWS \
+                or int(count) < 1:
+            raise ValueError(f"bad limit {part.strip()!r}: use forms like 5/min, 30/s, 25/day "
+                             "or none")
+        limits[_WINDOWS[window.strip()]] = int(count)
+    return limits
 
 
 def load_settings(**overrides) -> Settings:
