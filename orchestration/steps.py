@@ -33,10 +33,12 @@ SETUP_SQL = PROJECT_ROOT / "sql" / "timescale_setup.sql"
 def prepare_warehouse(database: Database) -> None:
     """Schemas, roles and the tables the steps share; safe to run before every run."""
     from ml.baseline import ensure_tables
+    from tickerhouse import alerts
 
     with database.connect(autocommit=True) as conn:
         conn.execute(SETUP_SQL.read_text())
     ensure_tables(database)
+    alerts.ensure_table(database)
 
 
 @dataclass
