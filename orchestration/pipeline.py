@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration import steps
+from orchestration import ledger, steps
 from orchestration.vendors import choose_source
 from tickerhouse import calendar
 from tickerhouse.database import Database, resolve_database
@@ -16,6 +16,8 @@ from tickerhouse.errors import UserError
 from tickerhouse.settings import Settings
 
 log = logging.getLogger(__name__)
+
+PIPELINE = "daily_stock_pipeline"
 
 
 @dataclass
@@ -49,44 +51,73 @@ def resolve_trade_date(requested: dt.date | None, now: dt.datetime | None = None
 def run_daily(settings: Settings, trade_date: dt.date | None = None, source: str | None = None,
               *, database: Database | None = None, dbt_target_path: Path | None = None,
               quiet: bool = True) -> RunSummary:
-    """Run every step for one session; `quiet` keeps dbt's log lines off stdout."""
+    """Run every step for one session, each recorded in the run ledger; `quiet` keeps dbt's
+    log lines off stdout."""
     started = time.monotonic()
     day = resolve_trade_date(trade_date)
     chosen = choose_source(settings, source)
     database = database or resolve_database(settings)
     summary = RunSummary(trade_date=day, source=chosen, database=database.describe(),
                          database_url=database.url(with_password=False))
+    ledger.ensure_tables(database)
+    run_id = ledger.start_run(database, PIPELINE, day, trigger="cli")
+    try:
+        _run_steps(settings, database, day, chosen, summary, run_id, dbt_target_path, quiet)
+    except BaseException:
+        ledger.finish_run(database, run_id, "failed")
+        raise
+    summary.seconds = time.monotonic() - started
+    ledger.finish_run(database, run_id, summary.status,
+                      {"rows": summary.rows_landed, "calls": summary.api_calls,
+                       "predictions": summary.predictions, "seconds": round(summary.seconds, 1)})
+    return summary
 
-    if not calendar.is_session(day):
-        summary.status = "skipped"
-        summary.notes.append(f"{day} is not an NYSE session (weekend or holiday): nothing to do")
-        return summary
+
+def _run_steps(settings: Settings, database: Database, day: dt.date, source: str,
+               summary: RunSummary, run_id: str, dbt_target_path: Path | None,
+               quiet: bool) -> None:
+    with ledger.step(database, run_id, "check_calendar") as record:
+        if not calendar.is_session(day):
+            summary.status = "skipped"
+            summary.notes.append(f"{day} is not an NYSE session (weekend or holiday): "
+                                 "nothing to do")
+            record.skip("not a session")
+            return
 
     steps.prepare_warehouse(database)
-    extracted = steps.extract_day(settings, database, day, chosen)
-    summary.rows_landed, summary.api_calls = extracted.rows, extracted.calls
-    summary.notes.extend(extracted.notes)
+    with ledger.step(database, run_id, "extract") as record:
+        extracted = steps.extract_day(settings, database, day, source)
+        summary.rows_landed, summary.api_calls = extracted.rows, extracted.calls
+        summary.notes.extend(extracted.notes)
+        record.details.update(rows=extracted.rows, calls=extracted.calls, notes=extracted.notes)
 
-    dbt = steps.transform(database, dbt_target_path, quiet=quiet)
-    summary.models_built = dbt.count("model", "success")
-    summary.tests_passed = dbt.count("test", "pass")
-    summary.dbt_failures = dbt.failures
-    if not dbt.success:
-        summary.status = "failed"
-        summary.seconds = time.monotonic() - started
-        return summary
+    with ledger.step(database, run_id, "transform") as record:
+        dbt = steps.transform(database, dbt_target_path, quiet=quiet)
+        summary.models_built = dbt.count("model", "success")
+        summary.tests_passed = dbt.count("test", "pass")
+        summary.dbt_failures = dbt.failures
+        record.details.update(models=summary.models_built, tests=summary.tests_passed,
+                              failures=dbt.failures)
+        if not dbt.success:
+            record.status = "failed"
+            summary.status = "failed"
+            return
 
-    predicted = steps.predict(database, day)
-    summary.predictions = predicted.written
-    if predicted.skipped_reason:
-        summary.notes.append(f"predictions skipped: {predicted.skipped_reason}")
+    with ledger.step(database, run_id, "predict") as record:
+        predicted = steps.predict(database, day)
+        summary.predictions = predicted.written
+        record.details.update(predictions=predicted.written, model=predicted.model,
+                              run_id=predicted.run_id)
+        if predicted.skipped_reason:
+            summary.notes.append(f"predictions skipped: {predicted.skipped_reason}")
+            record.skip(predicted.skipped_reason)
 
-    cached = steps.refresh_cache(settings, database, day)
-    if cached is None:
-        summary.notes.append("cache skipped: no Redis answers at TICKERHOUSE_REDIS_URL")
-    else:
-        summary.cached_tickers = cached.keys_written
-
+    with ledger.step(database, run_id, "refresh_cache") as record:
+        cached = steps.refresh_cache(settings, database, day)
+        if cached is None:
+            summary.notes.append("cache skipped: no Redis answers at TICKERHOUSE_REDIS_URL")
+            record.skip("no Redis")
+        else:
+            summary.cached_tickers = cached.keys_written
+            record.details.update(tickers=cached.keys_written)
     summary.status = "done"
-    summary.seconds = time.monotonic() - started
-    return summary

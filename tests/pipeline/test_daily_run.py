@@ -137,3 +137,20 @@ def test_without_redis_the_cache_step_is_skipped_and_nothing_else_fails(first_ru
     assert summary.cached_tickers is None
     assert any(note.startswith("cache skipped") for note in summary.notes)
     assert summary.predictions == UNIVERSE
+
+
+def test_the_run_ledger_records_each_step(first_run, warehouse):
+    with warehouse.connect() as conn:
+        run_id, status, details = conn.execute(
+            "select run_id, status, details from ops.pipeline_runs where trade_date = %s "
+            "order by started_at limit 1", (TRADE_DATE,)).fetchone()
+        steps = dict(conn.execute(
+            "select step, status from ops.pipeline_steps where run_id = %s", (run_id,)).fetchall())
+        extract_details = conn.execute(
+            "select details from ops.pipeline_steps where run_id = %s and step = 'extract'",
+            (run_id,)).fetchone()[0]
+    assert status == "done"
+    assert steps == {"check_calendar": "done", "extract": "done", "transform": "done",
+                     "predict": "done", "refresh_cache": "done"}
+    assert details["predictions"] == UNIVERSE
+    assert extract_details["calls"] == {"polygon": HISTORY + 1}

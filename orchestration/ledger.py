@@ -1,0 +1,117 @@
+"""The run ledger: `ops.pipeline_runs` and `ops.pipeline_steps`, written by the CLI and Airflow.
+
+Each run (a `tickerhouse run`, or one Airflow DAG run) has a row; each step a row under it, with
+start, end, status and what it did (rows per source, API calls per vendor against the plan, dbt
+results, models used) as JSON. Operators read it with `tickerhouse status` or plain SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from tickerhouse.database import Database
+
+DDL = """
+create table if not exists ops.pipeline_runs (
+    run_id       text primary key,
+    pipeline     text not null,
+    trade_date   date,
+    trigger      text not null,
+    started_at   timestamptz not null default now(),
+    finished_at  timestamptz,
+    status       text not null default 'running'
+                 check (status in ('running', 'done', 'skipped', 'failed')),
+    details      jsonb not null default '{}'
+);
+create table if not exists ops.pipeline_steps (
+    run_id       text not null references ops.pipeline_runs (run_id) on delete cascade,
+    step         text not null,
+    started_at   timestamptz not null default now(),
+    finished_at  timestamptz,
+    status       text not null default 'running'
+                 check (status in ('running', 'done', 'skipped', 'failed')),
+    details      jsonb not null default '{}',
+    error        text,
+    primary key (run_id, step)
+);
+create index if not exists pipeline_runs_started on ops.pipeline_runs (started_at desc);
+"""
+
+
+def ensure_tables(database: Database) -> None:
+    with database.connect(autocommit=True) as conn:
+        conn.execute("create schema if not exists ops")
+        conn.execute(DDL)
+
+
+def _json(details: dict[str, Any]) -> Jsonb:
+    return Jsonb(json.loads(json.dumps(details, default=str)))
+
+
+def start_run(database: Database, pipeline: str, trade_date: dt.date | None, trigger: str,
+              run_id: str | None = None) -> str:
+    """Open a run (or reopen one with the same id: an Airflow retry of the same DAG run)."""
+    run_id = run_id or f"{pipeline}:{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:6]}"
+    with database.connect(autocommit=True) as conn:
+        conn.execute(
+            "insert into ops.pipeline_runs (run_id, pipeline, trade_date, trigger) "
+            "values (%s, %s, %s, %s) on conflict (run_id) do update "
+            "set status = 'running', finished_at = null",
+            (run_id, pipeline, trade_date, trigger))
+    return run_id
+
+
+def finish_run(database: Database, run_id: str, status: str,
+               details: dict[str, Any] | None = None) -> None:
+    with database.connect(autocommit=True) as conn:
+        conn.execute(
+            "update ops.pipeline_runs set status = %s, finished_at = now(), "
+            "details = details || %s where run_id = %s",
+            (status, _json(details or {}), run_id))
+
+
+class StepRecord:
+    """What a step reports about itself while it runs."""
+
+    def __init__(self) -> None:
+        self.details: dict[str, Any] = {}
+        self.status = "done"
+
+    def skip(self, reason: str) -> None:
+        self.status = "skipped"
+        self.details["reason"] = reason
+
+
+@contextlib.contextmanager
+def step(database: Database, run_id: str, name: str) -> Iterator[StepRecord]:
+    """Record one step: running on entry; done, skipped or failed (with the error) on exit."""
+    with database.connect(autocommit=True) as conn:
+        conn.execute(
+            "insert into ops.pipeline_steps (run_id, step) values (%s, %s) "
+            "on conflict (run_id, step) do update set started_at = now(), finished_at = null, "
+            "status = 'running', error = null",
+            (run_id, name))
+    record = StepRecord()
+    try:
+        yield record
+    except BaseException as exc:
+        _finish_step(database, run_id, name, "failed", record.details,
+                     f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    _finish_step(database, run_id, name, record.status, record.details, None)
+
+
+def _finish_step(database: Database, run_id: str, name: str, status: str,
+                 details: dict[str, Any], error: str | None) -> None:
+    with database.connect(autocommit=True) as conn:
+        conn.execute(
+            "update ops.pipeline_steps set status = %s, finished_at = now(), details = %s, "
+            "error = %s where run_id = %s and step = %s",
+            (status, _json(details), error, run_id, name))
