@@ -81,10 +81,13 @@ def seconds_at_limits(calls: int, limits: VendorLimits) -> float:
 
 def ranked_tickers(database: Database, universe: Sequence[str], watchlist: Sequence[str],
                    vendor: str, endpoint: str, as_of: dt.date) -> list[str]:
-    """`universe` in fetch order for one endpoint (see module docstring)."""
+    """The tickers of `universe` still due for one endpoint, in fetch order (see the module
+    docstring). A ticker fetched after `as_of` closed is not due again for that day: a rerun
+    spends nothing on it."""
     dollar_volume = _dollar_volume(database, as_of)
     market_cap = _market_caps(database)
     fetched = _last_fetched(database, vendor, endpoint)
+    universe = [t for t in universe if t not in fetched or fetched[t] <= as_of]
     watch = {t: i for i, t in enumerate(watchlist)}
     by_size = sorted(universe, key=lambda t: (-(market_cap.get(t) or 0.0),
                                               -(dollar_volume.get(t) or 0.0), t))

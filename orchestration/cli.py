@@ -148,8 +148,12 @@ def _print_summary(summary) -> None:
     if summary.status != "skipped":
         landed = ", ".join(f"{t}: {n:,}" for t, n in summary.rows_landed.items()) or "none (already landed)"
         table.add_row("rows landed", landed)
-        calls = ", ".join(f"{v}: {n}" for v, n in summary.api_calls.items()) or "none"
+        vendors = dict.fromkeys([*summary.planned_calls, *summary.api_calls])
+        calls = ", ".join(f"{v}: {summary.api_calls.get(v, 0)} of {summary.planned_calls.get(v, 0)}"
+                          " planned" for v in vendors) or "none"
         table.add_row("API calls", calls)
+        for vendor, reason in summary.failed_vendors.items():
+            table.add_row(f"{vendor} failed", reason)
         table.add_row("dbt", f"{summary.models_built} models built, {summary.tests_passed} tests passed"
                       + (f", {len(summary.dbt_failures)} failed" if summary.dbt_failures else ""))
         table.add_row("predictions", f"{summary.predictions:,}")

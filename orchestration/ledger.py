@@ -115,3 +115,22 @@ def _finish_step(database: Database, run_id: str, name: str, status: str,
             "update ops.pipeline_steps set status = %s, finished_at = now(), details = %s, "
             "error = %s where run_id = %s and step = %s",
             (status, _json(details), error, run_id, name))
+
+
+def calls_spent(database: Database, trade_date: dt.date) -> dict[str, int]:
+    """API calls per vendor that finished extract steps already spent on `trade_date`: what a
+    rerun of the day subtracts from its per-run budgets, so that it completes the day's plan
+    instead of spending a second one."""
+    with database.connect() as conn:
+        if conn.execute("select to_regclass('ops.pipeline_steps')").fetchone()[0] is None:
+            return {}
+        rows = conn.execute(
+            """
+            select calls.key, sum(calls.value::int)
+            from ops.pipeline_steps s
+            join ops.pipeline_runs r using (run_id)
+            cross join lateral jsonb_each_text(coalesce(s.details -> 'calls', '{}')) as calls
+            where r.trade_date = %s and s.step = 'extract'
+            group by calls.key
+            """, (trade_date,)).fetchall()
+    return {vendor: int(total) for vendor, total in rows}

@@ -13,14 +13,16 @@ from pathlib import Path
 import redis
 from psycopg import sql
 
+from extract.deadletters import DeadLetters
 from extract.http import CallLog, VendorClient
 from extract.landing import RAW_DATASET, land
-from extract.planner import DayPlan, plan_day
+from extract.planner import DayPlan, VendorPlan, plan_day
 from extract.polygon import polygon
 from extract.polygon.settings import GROUPED_DAILY_TABLE
 from extract.quota import QuotaManager
+from orchestration import ledger
 from orchestration.vendors import VendorAccess, choose_source, vendor_access
-from tickerhouse import calendar
+from tickerhouse import alerts, calendar
 from tickerhouse.database import Database
 from tickerhouse.errors import UserError
 from tickerhouse.settings import PROJECT_ROOT, Settings
@@ -45,6 +47,8 @@ def prepare_warehouse(database: Database) -> None:
 class ExtractResult:
     rows: dict[str, int] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
+    planned_calls: dict[str, int] = field(default_factory=dict)
+    failed_vendors: dict[str, str] = field(default_factory=dict)
     bootstrapped_sessions: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -124,8 +128,71 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
             result.notes.append(f"polygon has no final bars for {trade_date} yet")
     else:
         result.notes.append(f"{trade_date} already landed: nothing fetched")
+
+    # The other vendors follow the plan, made now that the day's universe is in raw. Each lands
+    # through its own pipeline: one vendor down or drifting does not stop the others.
+    dead_letters = DeadLetters(database)
+    with QuotaManager(redis_client, database, access.limits, access.keys) as quota:
+        plan = make_plan(settings, database, trade_date, access, quota)
+        for vendor in PER_TICKER_VENDORS:
+            vendor_plan = plan.vendors.get(vendor)
+            if vendor_plan is None or vendor_plan.calls == 0:
+                continue
+            result.planned_calls[vendor] = vendor_plan.calls
+            client = VendorClient(vendor, access.base_urls[vendor], quota, call_log=call_log)
+            source = vendor_source(vendor, client, vendor_plan, trade_date, dead_letters)
+            try:
+                landed = land(database, source, pipelines_dir)
+            except UserError as exc:  # SchemaDrift, auth errors, an open circuit
+                result.failed_vendors[vendor] = str(exc)
+                alerts.raise_alert(database, source="extract", kind=type(exc).__name__,
+                                   subject=vendor, message=str(exc),
+                                   dedupe_key=f"extract:{vendor}:{trade_date}:{type(exc).__name__}")
+                continue
+            _merge_rows(result.rows, landed.rows)
+            result.notes.extend(f"{vendor}: {note}" for note in landed.notes)
+    result.planned_calls["polygon"] = len(missing_history) + (trade_date not in have)
     result.calls = dict(call_log.calls)
+    open_letters = len(dead_letters.open())
+    if open_letters:
+        result.notes.append(f"{open_letters} failed request(s) kept as dead letters: "
+                            "tickerhouse extract --replay-dead-letters")
     return result
+
+
+PER_TICKER_VENDORS = ("finnhub", "alphavantage", "newsapi")
+
+
+def vendor_source(vendor: str, client: VendorClient, plan: VendorPlan, trade_date: dt.date,
+                  dead_letters: DeadLetters):
+    """The dlt source that carries out one vendor's part of the plan."""
+    items = {endpoint.endpoint: endpoint.items for endpoint in plan.endpoints}
+
+    def values(endpoint: str, key: str) -> list[str]:
+        return [item[key] for item in items.get(endpoint, [])]
+
+    if vendor == "finnhub":
+        from extract.finnhub import finnhub
+
+        previous = calendar.sessions_before(trade_date, 1)[0]
+        return finnhub(client, quote_symbols=values("quote", "symbol"),
+                       news_symbols=values("company_news", "symbol"),
+                       news_from=previous, news_to=trade_date,
+                       profile_symbols=values("profile2", "symbol"),
+                       metric_symbols=values("metric", "symbol"), dead_letters=dead_letters)
+    if vendor == "alphavantage":
+        from extract.alphavantage import alphavantage
+
+        return alphavantage(client, overview_symbols=values("overview", "symbol"),
+                            news_symbols=values("news_sentiment", "symbol"),
+                            dead_letters=dead_letters)
+    if vendor == "newsapi":
+        from extract.newsapi import newsapi
+
+        return newsapi(client, queries=values("everything", "q"),
+                       categories=values("top_headlines", "category"),
+                       from_date=trade_date, to_date=trade_date, dead_letters=dead_letters)
+    raise ValueError(f"no per-ticker source for {vendor}")
 
 
 @dataclass
@@ -181,6 +248,11 @@ def make_plan(settings: Settings, database: Database, trade_date: dt.date, acces
     have = landed_sessions(database, history[0] if history else trade_date, trade_date)
     history_plan = ("an emulated paid plan" if access.source == "emulator"
                     else "your key's plan")
+    spent = ledger.calls_spent(database, trade_date)
+    per_run = {vendor: max(0, budget - spent.get(vendor, 0)) for vendor, budget in (
+        ("finnhub", settings.finnhub_calls_per_run),
+        ("alphavantage", settings.alphavantage_calls_per_run),
+        ("newsapi", settings.newsapi_calls_per_run))}
     return plan_day(
         database, trade_date,
         universe=latest_universe(database, trade_date),
@@ -189,9 +261,7 @@ def make_plan(settings: Settings, database: Database, trade_date: dt.date, acces
         limits=access.limits, history_limits=access.bootstrap_limits,
         usage=quota.usage_today(), available=[v for v in access.keys if access.has(v)],
         watchlist=settings.watchlist_tickers,
-        per_run={"finnhub": settings.finnhub_calls_per_run,
-                 "alphavantage": settings.alphavantage_calls_per_run,
-                 "newsapi": settings.newsapi_calls_per_run},
+        per_run=per_run,
         history_plan=history_plan,
     )
 
