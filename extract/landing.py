@@ -1,16 +1,37 @@
-"""Run dlt sources into the warehouse's `raw` schema and report what landed."""
+"""Run dlt sources into the warehouse's `raw` schema and report what landed.
+
+Also the policy every resource follows for the items it fetches (`fetch_each`): an item that
+fails becomes a dead letter and the next item is fetched; an open circuit or a spent quota
+stops the resource, keeping what it yielded. What a resource has to say about its run (an item
+skipped, a stop) and the dead letters it settled reach `land()` through `_current_run`, since a
+dlt resource has no channel back to its caller besides the rows themselves.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.schema.exceptions import DataValidationError
+from dlt.pipeline.exceptions import PipelineStepFailed
 
+from extract.deadletters import DeadLetter, DeadLetters
+from extract.http import VendorError
+from extract.quota import QuotaExhausted, QuotaTimeout
+from extract.raw_schema import SchemaDrift
 from tickerhouse.database import Database
+
+__all__ = ["RAW_DATASET", "LandingResult", "SchemaDrift", "fetch_each", "land", "letter_items",
+           "note", "raw_pipeline", "symbol_items"]
 
 log = logging.getLogger(__name__)
 
@@ -19,22 +40,40 @@ RAW_DATASET = "raw"
 _DLT_PASSWORD_PLACEHOLDER = "unused"
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# With Airflow installed, dlt looks up every config value among Airflow Variables too: outside a
+# task each lookup fails and logs a traceback (most of a small run's time), inside one it is a
+# metadata-database query. Sources get their settings as arguments, never from dlt config.
+os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
 # Sources yield Arrow tables (see extract/polygon); dlt adds its load id to those only when asked,
 # and staging models read it (incremental merges, source freshness).
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 
+Item = dict[str, Any]  # what a resource needs to make one request again, e.g. {"symbol": "AAPL"}
+T = TypeVar("T")
+
 
 @dataclass
 class LandingResult:
-    """Rows written per raw table by one pipeline run (0 for an unchanged rerun's new rows)."""
+    """Rows written per raw table by one pipeline run (0 for an unchanged rerun's new rows), and
+    what the source's resources had to say: items skipped, resources stopped early."""
 
     source: str
     rows: dict[str, int] = field(default_factory=dict)
     load_ids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
+
+
+@dataclass
+class _Run:
+    notes: list[str]
+    after_load: list[Callable[[], None]] = field(default_factory=list)
+
+
+_current_run: ContextVar[_Run | None] = ContextVar("tickerhouse_landing_run", default=None)
 
 
 def raw_pipeline(database: Database, source_name: str, pipelines_dir: Path) -> dlt.Pipeline:
@@ -56,14 +95,123 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
     Rows are counted as they pass rather than read from dlt's normalize metrics, which count
     values, not rows, for the csv writer. csv is the loader format because dlt loads it into
     Postgres with COPY.
+
+    Raises `SchemaDrift` when a payload broke its table's contract; nothing of the run is then
+    loaded, and nothing is left pending to block the next run.
     """
     result = LandingResult(source=source.name)
     for name, resource in source.selected_resources.items():
         resource.add_map(_counter(result.rows, resource.table_name or name))
     pipeline = raw_pipeline(database, source.name, pipelines_dir)
-    info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+    run = _Run(result.notes)
+    token = _current_run.set(run)
+    try:
+        if pipeline.has_pending_data:
+            # Left by a run that died between extract and load. dlt's run() would load it and
+            # silently skip extracting `source`, so finish it first.
+            log.warning("%s: loading what an interrupted run left pending first", source.name)
+            pipeline.run()
+        info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+    except PipelineStepFailed as exc:
+        drift = _schema_drift(exc)
+        if drift is None:
+            raise
+        pipeline.drop_pending_packages()
+        raise drift from None
+    finally:
+        _current_run.reset(token)
     result.load_ids = list(info.loads_ids)
+    for settle in run.after_load:
+        settle()
     return result
+
+
+def note(message: str) -> None:
+    """Log what a resource has to say about its run, and list it in the `LandingResult`."""
+    log.warning(message)
+    if (run := _current_run.get()) is not None:
+        run.notes.append(message)
+
+
+def fetch_each(vendor: str, endpoint: str, items: Sequence[Item],
+               fetch: Callable[[Item], Iterator[T]],
+               dead_letters: DeadLetters | None) -> Generator[T, None, bool]:
+    """What `fetch` yields for each item in turn, under the per-item failure policy; returns
+    whether it stopped early.
+
+    A `VendorError` for one item is recorded as its dead letter (`item` is all a replay needs)
+    and the next item is fetched. An open circuit or a spent quota (`QuotaExhausted`,
+    `QuotaTimeout`) stops here: what was yielded is kept and the items not tried stay due, with
+    nothing recorded for them. An item that had an open dead letter and now succeeds has it
+    resolved once the load has committed (never earlier: a failed load must leave it open).
+    """
+    open_items = ({_canonical(letter.item) for letter in dead_letters.open(vendor, endpoint)}
+                  if dead_letters is not None else set())
+    for done, item in enumerate(items):
+        try:
+            yield from fetch(item)
+        except VendorError as exc:
+            if exc.kind == "circuit_open":
+                _stop(vendor, endpoint, done, len(items), exc)
+                return True
+            note(f"{vendor} {endpoint} {_canonical(item)}: {exc.kind}: {exc.reason}")
+            if dead_letters is not None:
+                dead_letters.record(vendor, endpoint, item, exc.kind, exc.reason)
+            continue
+        except (QuotaExhausted, QuotaTimeout) as exc:
+            _stop(vendor, endpoint, done, len(items), exc)
+            return True
+        if dead_letters is not None and _canonical(item) in open_items:
+            _after_load(partial(dead_letters.resolve, vendor, endpoint, item))
+    return False
+
+
+def symbol_items(symbols: Iterable[str]) -> list[Item]:
+    """One {"symbol": ...} item per distinct symbol, in the order given."""
+    return [{"symbol": symbol} for symbol in dict.fromkeys(symbols)]
+
+
+def letter_items(letters: Iterable[DeadLetter], vendor: str,
+                 endpoints: Iterable[str]) -> dict[str, list[Item]]:
+    """The items of `vendor`'s letters per endpoint (every endpoint present, maybe empty);
+    letters of other vendors are left out, an endpoint the vendor does not have is an error."""
+    by_endpoint: dict[str, list[Item]] = {endpoint: [] for endpoint in endpoints}
+    for letter in letters:
+        if letter.vendor != vendor:
+            continue
+        if letter.endpoint not in by_endpoint:
+            raise ValueError(f"{vendor} has no endpoint {letter.endpoint!r} "
+                             f"(dead letter {letter.id})")
+        by_endpoint[letter.endpoint].append(dict(letter.item))
+    return by_endpoint
+
+
+def _stop(vendor: str, endpoint: str, done: int, total: int, exc: Exception) -> None:
+    note(f"{vendor} {endpoint}: stopped after {done} of {total} items, the rest stay due: {exc}")
+
+
+def _after_load(settle: Callable[[], None]) -> None:
+    # Outside land() nobody reports the load: the letter stays open, and a replay finds it.
+    if (run := _current_run.get()) is not None:
+        run.after_load.append(settle)
+
+
+def _canonical(item: Mapping[str, Any]) -> str:
+    return json.dumps(dict(item), sort_keys=True, default=str)
+
+
+def _schema_drift(exc: BaseException) -> SchemaDrift | None:
+    """The contract violation behind a failed pipeline step: ours (`RawTable.check`, raised in
+    a resource) or dlt's (its frozen schema contract), if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, SchemaDrift):
+            return seen
+        if isinstance(seen, DataValidationError):
+            return SchemaDrift(seen.schema_name, seen.table_name, seen.column_name,
+                               f"breaks the frozen {seen.schema_entity} contract")
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _counter(counts: dict[str, int], table: str):

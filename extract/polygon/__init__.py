@@ -1,30 +1,73 @@
-"""Polygon.io as a dlt source: grouped daily bars (the whole US market for a date, one call)."""
+"""Polygon.io as dlt sources, over one schema ("polygon": one pipeline, one set of raw tables).
+
+- `polygon`: grouped daily bars, the whole US market for a date in one call (the daily run);
+- `reference`: the active US stock tickers (`polygon_tickers`);
+- `ranges`: daily bars per ticker over a date range (`polygon_daily_ranges`: backfills of a
+  few tickers, and a second opinion on grouped daily);
+- `replay`: the requests of open dead letters, fetched again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import dlt
 import pyarrow as pa
 
+from extract.deadletters import DeadLetter, DeadLetters
 from extract.http import VendorClient, VendorError
-from extract.polygon.settings import GROUPED_DAILY_KEY, GROUPED_DAILY_PATH, GROUPED_DAILY_TABLE
-from extract.raw_schema import raw_schema
+from extract.landing import Item, fetch_each, letter_items
+from extract.polygon import helpers
+from extract.polygon.settings import (
+    DAILY_RANGES,
+    GROUPED_DAILY,
+    GROUPED_DAILY_PATH,
+    RANGE_PAGE_SIZE,
+    RANGES_ENDPOINT,
+    TABLES,
+    TICKERS,
+    TICKERS_ENDPOINT,
+    TICKERS_ITEM,
+    TICKERS_PAGE_SIZE,
+    VENDOR,
+)
+from extract.raw_schema import CONTRACT, raw_schema, request_id
 
 
-@dlt.source(schema=raw_schema("polygon"))
+@dlt.source(schema=raw_schema(VENDOR, TABLES), schema_contract=CONTRACT, max_table_nesting=0)
 def polygon(client: VendorClient, session_dates: Iterable[dt.date]):
     return grouped_daily(client, sorted(set(session_dates)))
 
 
-@dlt.resource(
-    name=GROUPED_DAILY_TABLE,
-    primary_key=GROUPED_DAILY_KEY,
-    write_disposition="merge",
-    columns={"_session_date": {"data_type": "date", "nullable": False}},
-)
-def grouped_daily(client: VendorClient, session_dates: list[dt.date]) -> Iterator[list[dict]]:
+@dlt.source(schema=raw_schema(VENDOR, TABLES), schema_contract=CONTRACT, max_table_nesting=0)
+def reference(client: VendorClient, dead_letters: DeadLetters | None = None, *,
+              page_size: int = TICKERS_PAGE_SIZE):
+    """The whole listing every time (no cursor to resume from: a listing changes anywhere);
+    the merge on `ticker` updates what changed."""
+    return reference_tickers(client, [TICKERS_ITEM], dead_letters, page_size=page_size)
+
+
+@dlt.source(schema=raw_schema(VENDOR, TABLES), schema_contract=CONTRACT, max_table_nesting=0)
+def ranges(client: VendorClient, tickers: Iterable[str], start: dt.date, end: dt.date,
+           dead_letters: DeadLetters | None = None, *, page_size: int = RANGE_PAGE_SIZE):
+    """`start`..`end` (inclusive) for each ticker. The caller names the window, so there is no
+    cursor; the merge on (`ticker`, `t`) makes an overlap a no-op."""
+    items = [{"ticker": ticker, "from": start.isoformat(), "to": end.isoformat()}
+             for ticker in dict.fromkeys(tickers)]
+    return daily_ranges(client, items, dead_letters, page_size=page_size)
+
+
+@dlt.source(schema=raw_schema(VENDOR, TABLES), schema_contract=CONTRACT, max_table_nesting=0)
+def replay(client: VendorClient, letters: Iterable[DeadLetter], dead_letters: DeadLetters):
+    items = letter_items(letters, VENDOR, (TICKERS_ENDPOINT, RANGES_ENDPOINT))
+    return (reference_tickers(client, items[TICKERS_ENDPOINT], dead_letters),
+            daily_ranges(client, items[RANGES_ENDPOINT], dead_letters))
+
+
+@dlt.resource(name=GROUPED_DAILY.name, primary_key=GROUPED_DAILY.primary_key,
+              write_disposition="merge", columns=GROUPED_DAILY.columns)
+def grouped_daily(client: VendorClient, session_dates: list[dt.date]) -> Iterator[pa.Table]:
     """One request per session date; rows verbatim plus the request they came from.
 
     Dates are chosen by the caller from the NYSE calendar (a holiday would cost a call for an
@@ -32,33 +75,38 @@ def grouped_daily(client: VendorClient, session_dates: list[dt.date]) -> Iterato
     date a no-op and a corrected one an update.
     """
     for session_date in session_dates:
+        path = GROUPED_DAILY_PATH.format(date=session_date.isoformat())
+        params = {"adjusted": "true"}
         try:
-            outcome = client.get(GROUPED_DAILY_PATH.format(date=session_date.isoformat()),
-                                 params={"adjusted": "true"}, endpoint="grouped_daily")
+            outcome = client.get(path, params=params, endpoint="grouped_daily")
         except VendorError as exc:
             if exc.kind == "not_yet_available":
                 continue  # the day's bars are not final yet; the next run picks the date up
             raise
+        fetched_at = dt.datetime.now(dt.UTC)
         payload = outcome.payload if isinstance(outcome.payload, dict) else {}
         rows = payload.get("results") or []
         if rows:
-            yield as_arrow(rows, request_id=payload.get("request_id"), session_date=session_date)
+            request = str(payload.get("request_id") or request_id(VENDOR, path, params))
+            yield helpers.grouped_daily_arrow(rows, request=request, session_date=session_date,
+                                              fetched_at=fetched_at)
 
 
-def as_arrow(rows: list[dict], *, request_id: str | None, session_date: dt.date) -> pa.Table:
-    """The payload's rows as an Arrow table, field names and values as sent, plus load metadata.
+@dlt.resource(name=TICKERS.name, primary_key=TICKERS.primary_key, write_disposition="merge",
+              columns=TICKERS.columns)
+def reference_tickers(client: VendorClient, items: Sequence[Item],
+                      dead_letters: DeadLetters | None = None, *,
+                      page_size: int = TICKERS_PAGE_SIZE) -> Iterator[list[dict]]:
+    """The ticker listing, every page (Polygon lists 1,000 a page: about 6 calls)."""
+    yield from fetch_each(VENDOR, TICKERS_ENDPOINT, items,
+                          lambda item: helpers.tickers(client, item, page_size), dead_letters)
 
-    Arrow lets dlt load a 6,000-row page without normalising it row by row in Python (about 4x
-    faster on a backfill); the columns are still exactly the payload's keys.
-    """
-    table = pa.Table.from_pylist(rows)
-    count = table.num_rows
-    table = (table
-             .append_column("_source", pa.array(["polygon"] * count, pa.string()))
-             .append_column("_request_id", pa.array([request_id] * count, pa.string()))
-             .append_column(pa.field("_session_date", pa.date32(), nullable=False),
-                            pa.array([session_date] * count, pa.date32())))
-    # The merge key is not nullable in the dlt schema; say so in the Arrow schema too.
-    key_fields = [field.with_nullable(False) if field.name in GROUPED_DAILY_KEY else field
-                  for field in table.schema]
-    return table.cast(pa.schema(key_fields))
+
+@dlt.resource(name=DAILY_RANGES.name, primary_key=DAILY_RANGES.primary_key,
+              write_disposition="merge", columns=DAILY_RANGES.columns)
+def daily_ranges(client: VendorClient, items: Sequence[Item],
+                 dead_letters: DeadLetters | None = None, *,
+                 page_size: int = RANGE_PAGE_SIZE) -> Iterator[list[dict]]:
+    """Daily bars of each {"ticker", "from", "to"} item, every page of it."""
+    yield from fetch_each(VENDOR, RANGES_ENDPOINT, items,
+                          lambda item: helpers.daily_bars(client, item, page_size), dead_letters)

@@ -1,0 +1,193 @@
+"""Polygon sources against the emulator over HTTP, landing into a real Postgres: grouped daily,
+the ticker reference (cursor pagination), per-ticker ranges (next_url), retries, dead letters
+and their replay, and a circuit that opens mid-run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from psycopg import sql
+
+from emulator import Emulator, EmulatorConfig
+from extract.deadletters import DeadLetters
+from extract.http import CallLog, VendorClient
+from extract.landing import land
+from extract.polygon import polygon, ranges, reference, replay
+from extract.quota import QuotaManager, VendorLimits
+from extract.resilience import Backoff, CircuitBreaker
+
+ET = ZoneInfo("America/New_York")
+AS_OF = dt.datetime(2024, 1, 8, 21, 30, tzinfo=ET)
+N_TICKERS = 30
+KEY = "polygon-test-key"
+START, END = dt.date(2023, 10, 2), dt.date(2024, 1, 5)
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    config = EmulatorConfig(seed=5, n_tickers=N_TICKERS, as_of=AS_OF, freeze_clock=True,
+                            market_start=dt.date(2023, 6, 1), plans={KEY: "paid"})
+    with Emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture()
+def emu(emulator):
+    emulator.reset()
+    emulator.add_fault_rules([], replace=True)
+    return emulator
+
+
+@pytest.fixture(scope="module")
+def module_database(scratch_databases):
+    return scratch_databases("th_test_polygon")
+
+
+@pytest.fixture()
+def warehouse(module_database):
+    """The module's database with nothing landed, no dlt state and no dead letters or quota."""
+    with module_database.connect(autocommit=True) as conn:
+        conn.execute("drop schema if exists raw, raw_staging, ops cascade")
+    return module_database
+
+
+@pytest.fixture()
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture()
+def make_client(emu, warehouse, redis_client, sleeps):
+    with QuotaManager(redis_client, warehouse, {"polygon": VendorLimits(None, None, None)},
+                      {"polygon": [KEY]}) as quota:
+        def make(**options) -> VendorClient:
+            return VendorClient("polygon", emu.url, quota, call_log=CallLog(),
+                                **{"max_attempts": 3, "backoff": Backoff(base=0.0),
+                                   "sleep": sleeps.append, **options})
+
+        yield make
+
+
+@pytest.fixture()
+def client(make_client) -> VendorClient:
+    return make_client()
+
+
+@pytest.fixture()
+def dead_letters(warehouse) -> DeadLetters:
+    return DeadLetters(warehouse)
+
+
+def query(warehouse, statement: str, *params):
+    with warehouse.connect() as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def count(warehouse, table: str) -> int:
+    with warehouse.connect() as conn:
+        return conn.execute(sql.SQL("select count(*) from {}").format(
+            sql.Identifier("raw", table))).fetchone()[0]
+
+
+def sessions(emu, start: dt.date, end: dt.date) -> int:
+    calendar = requests.get(f"{emu.url}/_emulator/calendar",
+                            params={"from": start.isoformat(), "to": end.isoformat()}, timeout=10)
+    return len(calendar.json()["sessions"])
+
+
+def answered(emu) -> int:
+    return emu.counts()["vendors"]["polygon"]["total"]["answered"]
+
+
+def test_grouped_daily_lands_each_date_once_with_its_metadata(client, warehouse, tmp_path):
+    days = [dt.date(2024, 1, 4), dt.date(2024, 1, 5)]
+    first = land(warehouse, polygon(client, days), tmp_path)
+    again = land(warehouse, polygon(client, days), tmp_path)
+
+    assert first.rows == again.rows == {"polygon_grouped_daily": 2 * N_TICKERS}
+    assert query(warehouse, 'select count(*), count(distinct ("T", t)), '
+                 "count(distinct _session_date), count(_fetched_at), count(distinct _request_id),"
+                 " min(_source) from raw.polygon_grouped_daily") == \
+        [(2 * N_TICKERS, 2 * N_TICKERS, 2, 2 * N_TICKERS, 2, "polygon")]  # one request a date
+    types = dict(query(warehouse, "select column_name, data_type from information_schema.columns"
+                       " where table_schema = 'raw' and table_name = 'polygon_grouped_daily'"))
+    assert {name: types[name] for name in ("T", "t", "c", "n", "_session_date", "_fetched_at")} \
+        == {"T": "character varying", "t": "bigint", "c": "double precision", "n": "bigint",
+            "_session_date": "date", "_fetched_at": "timestamp with time zone"}
+
+
+def test_tickers_follow_the_cursor_to_every_ticker_once(emu, client, warehouse, tmp_path):
+    first = land(warehouse, reference(client, page_size=7), tmp_path)
+
+    assert first.rows == {"polygon_tickers": N_TICKERS}
+    assert answered(emu) == math.ceil(N_TICKERS / 7)  # each next_url followed, with the key
+    land(warehouse, reference(client, page_size=7), tmp_path)
+    assert query(warehouse, "select count(*), count(distinct ticker), bool_and(active) "
+                 "from raw.polygon_tickers") == [(N_TICKERS, N_TICKERS, True)]
+
+
+def test_ranges_follow_next_url_and_land_each_bar_once(emu, client, warehouse, tmp_path):
+    bars = sessions(emu, START, END)
+    first = land(warehouse, ranges(client, ["AAPL", "MSFT"], START, END, page_size=20), tmp_path)
+
+    assert first.rows == {"polygon_daily_ranges": 2 * bars}
+    assert answered(emu) == 2 * math.ceil(bars / 20)
+    land(warehouse, ranges(client, ["AAPL", "MSFT"], START, END, page_size=20), tmp_path)
+    assert query(warehouse, "select ticker, count(*), count(distinct t) from "
+                 "raw.polygon_daily_ranges group by ticker order by ticker") == \
+        [("AAPL", bars, bars), ("MSFT", bars, bars)]
+
+
+def test_server_errors_are_retried_after_a_backoff(emu, client, warehouse, sleeps, tmp_path,
+                                                   dead_letters):
+    emu.add_fault_rules([{"fault": "http_5xx", "count": 2, "vendor": "polygon",
+                          "path_prefix": "/v2/aggs/ticker/AAPL"}])
+    landed = land(warehouse, ranges(client, ["AAPL"], START, END, dead_letters), tmp_path)
+
+    assert landed.rows == {"polygon_daily_ranges": sessions(emu, START, END)}
+    assert len(sleeps) == 2 and len(emu.fault_log()) == 2
+    assert dead_letters.open() == [] and landed.notes == []
+
+
+def test_a_failing_ticker_is_one_dead_letter_and_replay_resolves_it(emu, client, warehouse,
+                                                                     tmp_path, dead_letters):
+    bars = sessions(emu, START, END)
+    emu.add_fault_rules([{"fault": "http_5xx", "count": 3, "vendor": "polygon",
+                          "path_prefix": "/v2/aggs/ticker/MSFT"}])
+    landed = land(warehouse, ranges(client, ["AAPL", "MSFT", "IBM"], START, END, dead_letters),
+                  tmp_path)
+
+    letters = dead_letters.open()
+    assert [(letter.vendor, letter.endpoint, letter.item, letter.kind) for letter in letters] == [
+        ("polygon", "daily_ranges", {"ticker": "MSFT", "from": "2023-10-02", "to": "2024-01-05"},
+         "transient")]
+    assert landed.rows == {"polygon_daily_ranges": 2 * bars} and len(landed.notes) == 1
+
+    replayed = land(warehouse, replay(client, letters, dead_letters), tmp_path)
+    assert replayed.rows == {"polygon_daily_ranges": bars}
+    assert dead_letters.open() == []
+    assert query(warehouse, "select ticker, count(*) from raw.polygon_daily_ranges "
+                 "group by ticker order by ticker") == \
+        [("AAPL", bars), ("IBM", bars), ("MSFT", bars)]
+
+
+def test_an_open_circuit_stops_the_resource_and_keeps_what_landed(emu, make_client, warehouse,
+                                                                  tmp_path, dead_letters):
+    client = make_client(breaker=CircuitBreaker("polygon", failure_threshold=2))
+    emu.add_fault_rules([{"fault": "http_5xx", "count": 10, "vendor": "polygon",
+                          "path_prefix": "/v2/aggs/ticker/MSFT"}])
+    landed = land(warehouse, ranges(client, ["AAPL", "MSFT", "IBM"], START, END, dead_letters),
+                  tmp_path)
+
+    # AAPL landed; MSFT's two failures opened the circuit: neither MSFT nor IBM is a dead letter
+    # (they stay due), and IBM was never asked for.
+    assert landed.rows == {"polygon_daily_ranges": sessions(emu, START, END)}
+    assert dead_letters.open() == []
+    assert len(landed.notes) == 1 and "stopped after 1 of 3 items" in landed.notes[0]
+    assert [f["path"].split("/")[4] for f in emu.fault_log()] == ["MSFT", "MSFT"]
+    assert answered(emu) == 1
+    assert count(warehouse, "polygon_daily_ranges") == sessions(emu, START, END)
