@@ -39,6 +39,17 @@ _AUTH = {
 }
 
 
+class _RedactKeyParameters(logging.Filter):
+    """urllib3 logs request URLs at DEBUG, Alpha Vantage's `apikey` included: strip it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage(), ()), ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactKeyParameters())
+
+
 class VendorError(UserError):
     """A request that did not yield data, with what the caller should do about it.
 
