@@ -87,6 +87,58 @@ def plan(
 
 
 @app.command()
+def extract(
+    date: Annotated[str | None, typer.Option(
+        "--date", help="Session to extract, YYYY-MM-DD (default: the previous NYSE session).")] = None,
+    source: Annotated[str, typer.Option(
+        "--source", help="emulator, live, or auto (live when any vendor key is set).")] = "auto",
+    replay_dead_letters: Annotated[bool, typer.Option(
+        "--replay-dead-letters", help="Instead: fetch every failed request kept as a dead "
+                                      "letter again.")] = False,
+) -> None:
+    """Only the extract step: land the day's plan in raw (or replay the dead letters)."""
+    from orchestration import steps
+    from orchestration.pipeline import resolve_trade_date
+    from tickerhouse import calendar
+    from tickerhouse.database import resolve_database
+    from tickerhouse.settings import load_settings
+
+    settings = load_settings()
+    if replay_dead_letters:
+        database = resolve_database(settings)
+        steps.prepare_warehouse(database)
+        replayed = steps.replay_dead_letters(settings, database, source)
+        if not replayed.letters:
+            console.print("no open dead letters")
+            return
+        for vendor, count in replayed.letters.items():
+            failure = replayed.failed_vendors.get(vendor)
+            console.print(f"{vendor}: {replayed.resolved.get(vendor, 0)} of {count} dead "
+                          f"letters resolved ({replayed.calls.get(vendor, 0)} API calls)"
+                          + (f"; failed: {failure}" if failure else ""))
+        return
+    day = resolve_trade_date(calendar.parse_date(date) if date else None)
+    if not calendar.is_session(day):
+        console.print(f"{day} is not an NYSE session (weekend or holiday): nothing to extract")
+        return
+    database = resolve_database(settings)
+    steps.prepare_warehouse(database)
+    result = steps.extract_day(settings, database, day, source)
+    for table, rows in result.rows.items():
+        console.print(f"{table}: {rows:,} rows")
+    vendors = dict.fromkeys([*result.planned_calls, *result.calls])
+    console.print("API calls: " + (", ".join(
+        f"{v} {result.calls.get(v, 0)} of {result.planned_calls.get(v, 0)} planned"
+        for v in vendors) or "none"))
+    for vendor, reason in result.failed_vendors.items():
+        errors.print(f"{vendor} failed: {reason}", markup=False, highlight=False)
+    for note in result.notes:
+        console.print(f"• {note}", markup=False, highlight=False)
+    if result.failed_vendors:
+        raise typer.Exit(1)
+
+
+@app.command()
 def backfill(
     start: Annotated[str, typer.Option("--start", help="First session, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--end", help="Last session, YYYY-MM-DD.")],

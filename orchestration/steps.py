@@ -30,17 +30,23 @@ from tickerhouse.settings import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 SETUP_SQL = PROJECT_ROOT / "sql" / "timescale_setup.sql"
+PREPARE_LOCK = 0x7469636B  # any constant shared by every tickerhouse process
 
 
 def prepare_warehouse(database: Database) -> None:
     """Schemas, roles and the tables the steps share; safe to run before every run."""
     from ml.baseline import ensure_tables
-    from tickerhouse import alerts
 
     with database.connect(autocommit=True) as conn:
-        conn.execute(SETUP_SQL.read_text())
-    ensure_tables(database)
-    alerts.ensure_table(database)
+        # Concurrent runs (two workers, a CLI beside Airflow) would collide on the catalog
+        # ("tuple concurrently updated" on GRANT): one prepares while the others wait.
+        conn.execute("select pg_advisory_lock(%s)", (PREPARE_LOCK,))
+        try:
+            conn.execute(SETUP_SQL.read_text())
+            ensure_tables(database)
+            alerts.ensure_table(database)
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (PREPARE_LOCK,))
 
 
 @dataclass
@@ -161,6 +167,53 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
 
 
 PER_TICKER_VENDORS = ("finnhub", "alphavantage", "newsapi")
+
+
+@dataclass
+class ReplayResult:
+    letters: dict[str, int] = field(default_factory=dict)  # open letters per vendor, before
+    resolved: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+    failed_vendors: dict[str, str] = field(default_factory=dict)
+
+
+def replay_dead_letters(settings: Settings, database: Database,
+                        source: str | None = None) -> ReplayResult:
+    """Fetch every open dead letter's request again, through the source that failed it, within
+    the limits; letters that now succeed are resolved, the others stay open (attempts + 1)."""
+    import importlib
+
+    dead_letters = DeadLetters(database)
+    letters = dead_letters.open()
+    result = ReplayResult()
+    for letter in letters:
+        result.letters[letter.vendor] = result.letters.get(letter.vendor, 0) + 1
+    if not letters:
+        return result
+    call_log = CallLog()
+    with vendor_access(settings, choose_source(settings, source)) as access, \
+            QuotaManager(quota_redis(settings), database, access.limits, access.keys) as quota:
+        for vendor in result.letters:
+            if not access.has(vendor):
+                result.failed_vendors[vendor] = "no API key configured"
+                continue
+            package = importlib.import_module(f"extract.{vendor}")
+            client = VendorClient(vendor, access.base_urls[vendor], quota, call_log=call_log)
+            try:
+                landed = land(database, package.replay(client, letters, dead_letters),
+                              settings.state_dir / "dlt")
+            except UserError as exc:
+                result.failed_vendors[vendor] = str(exc)
+                continue
+            _merge_rows(result.rows, landed.rows)
+    still_open = {}
+    for letter in dead_letters.open():
+        still_open[letter.vendor] = still_open.get(letter.vendor, 0) + 1
+    result.resolved = {vendor: count - still_open.get(vendor, 0)
+                       for vendor, count in result.letters.items()}
+    result.calls = dict(call_log.calls)
+    return result
 
 
 def vendor_source(vendor: str, client: VendorClient, plan: VendorPlan, trade_date: dt.date,
