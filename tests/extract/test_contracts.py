@@ -16,7 +16,6 @@ import extract.alphavantage as alphavantage_source
 import extract.finnhub as finnhub_source
 import extract.newsapi as newsapi_source
 import extract.polygon as polygon_source
-from emulator import Emulator, EmulatorConfig
 from extract.deadletters import DeadLetters
 from extract.finnhub.settings import QUOTES
 from extract.http import CallLog, VendorClient
@@ -34,33 +33,7 @@ VENDORS = ("polygon", "finnhub", "alphavantage", "newsapi")
 UNLIMITED = VendorLimits(None, None, None)
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    config = EmulatorConfig(seed=3, n_tickers=30, as_of=dt.datetime(2024, 1, 8, 21, 30, tzinfo=ET),
-                            freeze_clock=True, market_start=dt.date(2023, 6, 1),
-                            plans={KEY: "paid"})
-    with Emulator(config) as emu:
-        yield emu
-
-
-@pytest.fixture()
-def emu(emulator):
-    emulator.reset()
-    emulator.add_fault_rules([], replace=True)
-    return emulator
-
-
-@pytest.fixture(scope="module")
-def module_database(scratch_databases):
-    return scratch_databases("th_test_contracts")
-
-
-@pytest.fixture()
-def warehouse(module_database):
-    """The module's database with nothing landed, no dlt state and no dead letters or quota."""
-    with module_database.connect(autocommit=True) as conn:
-        conn.execute("drop schema if exists raw, raw_staging, ops cascade")
-    return module_database
+SEED = 3  # the shared fixtures (conftest.py) serve the emulator with this seed and KEY
 
 
 @pytest.fixture()

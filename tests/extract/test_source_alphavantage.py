@@ -6,16 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
 import requests
 
-from emulator import Emulator, EmulatorConfig
 from extract.alphavantage import alphavantage, replay
-from extract.deadletters import DeadLetters
-from extract.http import CallLog, VendorClient
 from extract.landing import land
-from extract.quota import QuotaManager, VendorLimits
-from extract.resilience import Backoff
+from extract.quota import VendorLimits
+from tests.extract.support import query
 
 ET = ZoneInfo("America/New_York")
 AS_OF = dt.datetime(2024, 1, 8, 21, 30, tzinfo=ET)
@@ -23,68 +19,12 @@ PAID, FREE = "av-test-paid-key", "av-test-free-key"
 UNLIMITED = VendorLimits(None, None, None)
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    config = EmulatorConfig(seed=13, n_tickers=30, as_of=AS_OF, freeze_clock=True,
-                            market_start=dt.date(2023, 6, 1), plans={PAID: "paid"})
-    with Emulator(config) as emu:
-        yield emu
 
 
-@pytest.fixture()
-def emu(emulator):
-    emulator.reset()
-    emulator.add_fault_rules([], replace=True)
-    return emulator
 
-
-@pytest.fixture(scope="module")
-def module_database(scratch_databases):
-    return scratch_databases("th_test_alphavantage")
-
-
-@pytest.fixture()
-def warehouse(module_database):
-    """The module's database with nothing landed, no dlt state and no dead letters or quota."""
-    with module_database.connect(autocommit=True) as conn:
-        conn.execute("drop schema if exists raw, raw_staging, ops cascade")
-    return module_database
-
-
-@pytest.fixture()
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture()
-def make_client(emu, warehouse, redis_client, sleeps):
-    managers: list[QuotaManager] = []
-
-    def make(key: str = PAID) -> VendorClient:
-        # Our limits are not the subject here: the emulator's are (for the free key).
-        managers.append(QuotaManager(redis_client, warehouse, {"alphavantage": UNLIMITED},
-                                     {"alphavantage": [key]}))
-        return VendorClient("alphavantage", emu.url, managers[-1], call_log=CallLog(),
-                            max_attempts=3, backoff=Backoff(base=0.0), sleep=sleeps.append)
-
-    yield make
-    for manager in managers:
-        manager.close()
-
-
-@pytest.fixture()
-def client(make_client) -> VendorClient:
-    return make_client()
-
-
-@pytest.fixture()
-def dead_letters(warehouse) -> DeadLetters:
-    return DeadLetters(warehouse)
-
-
-def query(warehouse, statement: str, *params):
-    with warehouse.connect() as conn:
-        return conn.execute(statement, params).fetchall()
+VENDOR = "alphavantage"
+SEED = 13
+KEY = PAID
 
 
 def served_news_urls(emu, symbol: str) -> set[str]:

@@ -9,14 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from emulator import Emulator, EmulatorConfig
-from extract.deadletters import DeadLetters
 from extract.finnhub import finnhub, replay
 from extract.finnhub.settings import NEWS_LAG_SECONDS
-from extract.http import CallLog, VendorClient
 from extract.landing import land, raw_pipeline
-from extract.quota import QuotaManager, VendorLimits
-from extract.resilience import Backoff
+from extract.quota import VendorLimits
+from tests.extract.support import query
 
 ET = ZoneInfo("America/New_York")
 AS_OF = dt.datetime(2024, 1, 8, 21, 30, tzinfo=ET)
@@ -25,69 +22,11 @@ UNLIMITED = VendorLimits(None, None, None)
 NEWS_FROM, NEWS_TO = dt.date(2024, 1, 2), dt.date(2024, 1, 8)
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    config = EmulatorConfig(seed=9, n_tickers=30, as_of=AS_OF, freeze_clock=True,
-                            market_start=dt.date(2023, 6, 1), plans={KEY: "paid"})
-    with Emulator(config) as emu:
-        yield emu
 
 
-@pytest.fixture()
-def emu(emulator):
-    emulator.reset()
-    emulator.add_fault_rules([], replace=True)
-    return emulator
 
-
-@pytest.fixture(scope="module")
-def module_database(scratch_databases):
-    return scratch_databases("th_test_finnhub")
-
-
-@pytest.fixture()
-def warehouse(module_database):
-    """The module's database with nothing landed, no dlt state and no dead letters or quota."""
-    with module_database.connect(autocommit=True) as conn:
-        conn.execute("drop schema if exists raw, raw_staging, ops cascade")
-    return module_database
-
-
-@pytest.fixture()
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture()
-def make_client(emu, warehouse, redis_client, sleeps):
-    managers: list[QuotaManager] = []
-
-    def make(limits: VendorLimits = UNLIMITED, acquire_timeout: float | None = None
-             ) -> VendorClient:
-        managers.append(QuotaManager(redis_client, warehouse, {"finnhub": limits},
-                                     {"finnhub": [KEY]}))
-        return VendorClient("finnhub", emu.url, managers[-1], call_log=CallLog(),
-                            max_attempts=3, backoff=Backoff(base=0.0), sleep=sleeps.append,
-                            acquire_timeout=acquire_timeout)
-
-    yield make
-    for manager in managers:
-        manager.close()
-
-
-@pytest.fixture()
-def client(make_client) -> VendorClient:
-    return make_client()
-
-
-@pytest.fixture()
-def dead_letters(warehouse) -> DeadLetters:
-    return DeadLetters(warehouse)
-
-
-def query(warehouse, statement: str, *params):
-    with warehouse.connect() as conn:
-        return conn.execute(statement, params).fetchall()
+VENDOR = "finnhub"
+SEED = 9
 
 
 def served_news_ids(emu, symbol: str, start: dt.date, end: dt.date) -> set[int]:
@@ -204,7 +143,7 @@ def test_a_failing_symbol_is_one_dead_letter_and_replay_resolves_it(emu, client,
 def test_quota_stops_every_resource_keeping_what_landed(limits, acquire_timeout, why,
                                                         make_client, warehouse, tmp_path,
                                                         dead_letters):
-    client = make_client(limits, acquire_timeout)
+    client = make_client(limits=limits, acquire_timeout=acquire_timeout)
     landed = land(warehouse, finnhub(client, quote_symbols=["AAPL", "MSFT", "IBM", "SPY"],
                                      profile_symbols=["AAPL", "MSFT"], dead_letters=dead_letters),
                   tmp_path)

@@ -7,16 +7,12 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-import pytest
 import requests
 
-from emulator import Emulator, EmulatorConfig
-from extract.deadletters import DeadLetters
-from extract.http import CallLog, VendorClient
 from extract.landing import land
 from extract.newsapi import newsapi, replay
-from extract.quota import QuotaManager, VendorLimits
-from extract.resilience import Backoff
+from extract.quota import VendorLimits
+from tests.extract.support import query
 
 ET = ZoneInfo("America/New_York")
 AS_OF = dt.datetime(2024, 1, 8, 21, 30, tzinfo=ET)
@@ -25,67 +21,12 @@ UNLIMITED = VendorLimits(None, None, None)
 FROM, TO = dt.date(2023, 12, 20), dt.date(2024, 1, 8)
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    config = EmulatorConfig(seed=17, n_tickers=30, as_of=AS_OF, freeze_clock=True,
-                            market_start=dt.date(2023, 6, 1), plans={PAID: "paid"})
-    with Emulator(config) as emu:
-        yield emu
 
 
-@pytest.fixture()
-def emu(emulator):
-    emulator.reset()
-    emulator.add_fault_rules([], replace=True)
-    return emulator
 
-
-@pytest.fixture(scope="module")
-def module_database(scratch_databases):
-    return scratch_databases("th_test_newsapi")
-
-
-@pytest.fixture()
-def warehouse(module_database):
-    """The module's database with nothing landed, no dlt state and no dead letters or quota."""
-    with module_database.connect(autocommit=True) as conn:
-        conn.execute("drop schema if exists raw, raw_staging, ops cascade")
-    return module_database
-
-
-@pytest.fixture()
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture()
-def make_client(emu, warehouse, redis_client, sleeps):
-    managers: list[QuotaManager] = []
-
-    def make(key: str = PAID) -> VendorClient:
-        managers.append(QuotaManager(redis_client, warehouse, {"newsapi": UNLIMITED},
-                                     {"newsapi": [key]}))
-        return VendorClient("newsapi", emu.url, managers[-1], call_log=CallLog(),
-                            max_attempts=3, backoff=Backoff(base=0.0), sleep=sleeps.append)
-
-    yield make
-    for manager in managers:
-        manager.close()
-
-
-@pytest.fixture()
-def client(make_client) -> VendorClient:
-    return make_client()
-
-
-@pytest.fixture()
-def dead_letters(warehouse) -> DeadLetters:
-    return DeadLetters(warehouse)
-
-
-def query(warehouse, statement: str, *params):
-    with warehouse.connect() as conn:
-        return conn.execute(statement, params).fetchall()
+VENDOR = "newsapi"
+SEED = 17
+KEY = PAID
 
 
 def served(emu, path: str, key: str = PAID, **params) -> dict:

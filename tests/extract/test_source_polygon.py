@@ -8,17 +8,13 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-import pytest
 import requests
 from psycopg import sql
 
-from emulator import Emulator, EmulatorConfig
-from extract.deadletters import DeadLetters
-from extract.http import CallLog, VendorClient
 from extract.landing import land
 from extract.polygon import polygon, ranges, reference, replay
-from extract.quota import QuotaManager, VendorLimits
-from extract.resilience import Backoff, CircuitBreaker
+from extract.resilience import CircuitBreaker
+from tests.extract.support import query
 
 ET = ZoneInfo("America/New_York")
 AS_OF = dt.datetime(2024, 1, 8, 21, 30, tzinfo=ET)
@@ -27,64 +23,11 @@ KEY = "polygon-test-key"
 START, END = dt.date(2023, 10, 2), dt.date(2024, 1, 5)
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    config = EmulatorConfig(seed=5, n_tickers=N_TICKERS, as_of=AS_OF, freeze_clock=True,
-                            market_start=dt.date(2023, 6, 1), plans={KEY: "paid"})
-    with Emulator(config) as emu:
-        yield emu
 
 
-@pytest.fixture()
-def emu(emulator):
-    emulator.reset()
-    emulator.add_fault_rules([], replace=True)
-    return emulator
 
-
-@pytest.fixture(scope="module")
-def module_database(scratch_databases):
-    return scratch_databases("th_test_polygon")
-
-
-@pytest.fixture()
-def warehouse(module_database):
-    """The module's database with nothing landed, no dlt state and no dead letters or quota."""
-    with module_database.connect(autocommit=True) as conn:
-        conn.execute("drop schema if exists raw, raw_staging, ops cascade")
-    return module_database
-
-
-@pytest.fixture()
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture()
-def make_client(emu, warehouse, redis_client, sleeps):
-    with QuotaManager(redis_client, warehouse, {"polygon": VendorLimits(None, None, None)},
-                      {"polygon": [KEY]}) as quota:
-        def make(**options) -> VendorClient:
-            return VendorClient("polygon", emu.url, quota, call_log=CallLog(),
-                                **{"max_attempts": 3, "backoff": Backoff(base=0.0),
-                                   "sleep": sleeps.append, **options})
-
-        yield make
-
-
-@pytest.fixture()
-def client(make_client) -> VendorClient:
-    return make_client()
-
-
-@pytest.fixture()
-def dead_letters(warehouse) -> DeadLetters:
-    return DeadLetters(warehouse)
-
-
-def query(warehouse, statement: str, *params):
-    with warehouse.connect() as conn:
-        return conn.execute(statement, params).fetchall()
+VENDOR = "polygon"
+SEED = 5
 
 
 def count(warehouse, table: str) -> int:
