@@ -27,15 +27,16 @@ bench: $(STAMP)  ## benchmarks; results in docs/benchmarks.md
 
 install: $(STAMP)
 
-# The venv is reused while pyproject.toml is unchanged. torch goes first, pinned: that takes
-# the CPU wheel; left to the resolver, torch would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# The venv is reused while pyproject.toml and the set of top-level packages are unchanged (an
+# editable install maps the packages it saw). torch goes first, pinned: that takes the CPU
+# wheel; left to the resolver, torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml $(wildcard */__init__.py)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "tickerhouse needs Python 3.11 (found %d.%d)" % sys.version_info[:2]' \
 		|| { echo "error: set PYTHON=python3.11 (make run PYTHON=/path/to/python3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 lint: $(STAMP)
