@@ -116,7 +116,7 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
         drift = _schema_drift(exc)
         if drift is None:
             raise
-        pipeline.drop_pending_packages()
+        pipeline.abort_packages()
         raise drift from None
     finally:
         _current_run.reset(token)
