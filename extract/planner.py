@@ -70,6 +70,16 @@ class DayPlan:
         return {vendor: plan.calls for vendor, plan in self.vendors.items()}
 
 
+def split(calls: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """`calls` divided by `shares`, whole calls summing to `calls` (largest remainders first)."""
+    exact = {name: calls * share / sum(shares.values()) for name, share in shares.items()}
+    whole = {name: math.floor(value) for name, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda name: exact[name] - whole[name], reverse=True)
+    for name in by_remainder[: calls - sum(whole.values())]:
+        whole[name] += 1
+    return whole
+
+
 def seconds_at_limits(calls: int, limits: VendorLimits) -> float:
     """Shortest wall time for `calls` back-to-back requests inside every window."""
     if calls <= 1:
@@ -107,11 +117,17 @@ def plan_day(database: Database, trade_date: dt.date, *, universe: Sequence[str]
              history_sessions: Sequence[dt.date], day_missing: bool,
              limits: Mapping[str, VendorLimits], history_limits: Mapping[str, VendorLimits],
              usage: Sequence[KeyUsage], available: Sequence[str], watchlist: Sequence[str],
-             per_run: Mapping[str, int], history_plan: str = "") -> DayPlan:
+             per_run: Mapping[str, int], spent_for_day: Mapping[str, int] | None = None,
+             history_plan: str = "") -> DayPlan:
     """The plan for `trade_date`. `history_sessions` are history sessions still missing in raw,
     fetched with the keys whose limits are `history_limits` (`history_plan` names that plan);
-    `day_missing` says whether the day itself is; `usage` is today's quota use per key."""
+    `day_missing` says whether the day itself is; `usage` is today's quota use per key;
+    `spent_for_day` the calls earlier runs for the same `trade_date` already made, which a
+    rerun does not make again (per-ticker endpoints also skip tickers fetched since the day)."""
     plan = DayPlan(trade_date=trade_date, universe=len(universe))
+    done = spent_for_day or {}
+    per_run = {vendor: max(0, budget - done.get(vendor, 0)) if vendor != "newsapi" else budget
+               for vendor, budget in per_run.items()}
     spent = {}
     day_limit = {}
     for key_usage in usage:
@@ -152,8 +168,8 @@ def plan_day(database: Database, trade_date: dt.date, *, universe: Sequence[str]
     if "finnhub" in available:
         calls, budget = left_today("finnhub", per_run.get("finnhub", 0))
         vendor = VendorPlan("finnhub", f"{_rate(limits['finnhub'])}; {budget}")
-        for endpoint, share in FINNHUB_SPLIT.items():
-            n = int(calls * share) if size is None else min(size, int(calls * share))
+        for endpoint, share in split(calls, FINNHUB_SPLIT).items():
+            n = share if size is None else min(size, share)
             tickers = ranked_tickers(database, universe, watchlist, "finnhub", endpoint,
                                      trade_date)[:n]
             vendor.endpoints.append(EndpointPlan(
@@ -165,8 +181,8 @@ def plan_day(database: Database, trade_date: dt.date, *, universe: Sequence[str]
     if "alphavantage" in available:
         calls, budget = left_today("alphavantage", per_run.get("alphavantage", 0))
         vendor = VendorPlan("alphavantage", budget)
-        for endpoint, share in ALPHAVANTAGE_SPLIT.items():
-            n = round(calls * share) if size is None else min(size, round(calls * share))
+        for endpoint, share in split(calls, ALPHAVANTAGE_SPLIT).items():
+            n = share if size is None else min(size, share)
             tickers = ranked_tickers(database, universe, watchlist, "alphavantage", endpoint,
                                      trade_date)[:n]
             vendor.endpoints.append(EndpointPlan(
@@ -175,15 +191,18 @@ def plan_day(database: Database, trade_date: dt.date, *, universe: Sequence[str]
         plan.vendors["alphavantage"] = vendor
 
     if "newsapi" in available:
-        calls, budget = left_today("newsapi", per_run.get("newsapi", 0))
+        # One request per query, in a fixed order: a rerun of the day skips the ones made.
+        queries = [("top_headlines", {"category": "business"})] + [
+            ("everything", {"q": f"{sector} stocks"}) for sector in NEWS_SECTORS]
+        queries = queries[: per_run.get("newsapi", 0)][done.get("newsapi", 0):]
+        calls, budget = left_today("newsapi", len(queries))
         vendor = VendorPlan("newsapi", budget)
-        if calls:
-            vendor.endpoints.append(EndpointPlan(
-                "top_headlines", 1, "US business headlines", [{"category": "business"}]))
-            sectors = list(NEWS_SECTORS[: max(0, calls - 1)])
-            vendor.endpoints.append(EndpointPlan(
-                "everything", len(sectors), f"market news for {len(sectors)} sectors",
-                [{"q": f"{sector} stocks"} for sector in sectors]))
+        for endpoint, buys in (("top_headlines", "US business headlines"),
+                               ("everything", "market news for {n} sectors")):
+            items = [item for name, item in queries[:calls] if name == endpoint]
+            if items:
+                vendor.endpoints.append(EndpointPlan(endpoint, len(items),
+                                                     buys.format(n=len(items)), items))
         plan.vendors["newsapi"] = vendor
     return plan
 

@@ -301,11 +301,9 @@ def make_plan(settings: Settings, database: Database, trade_date: dt.date, acces
     have = landed_sessions(database, history[0] if history else trade_date, trade_date)
     history_plan = ("an emulated paid plan" if access.source == "emulator"
                     else "your key's plan")
-    spent = ledger.calls_spent(database, trade_date)
-    per_run = {vendor: max(0, budget - spent.get(vendor, 0)) for vendor, budget in (
-        ("finnhub", settings.finnhub_calls_per_run),
-        ("alphavantage", settings.alphavantage_calls_per_run),
-        ("newsapi", settings.newsapi_calls_per_run))}
+    per_run = {"finnhub": settings.finnhub_calls_per_run,
+               "alphavantage": settings.alphavantage_calls_per_run,
+               "newsapi": settings.newsapi_calls_per_run}
     return plan_day(
         database, trade_date,
         universe=latest_universe(database, trade_date),
@@ -314,7 +312,7 @@ def make_plan(settings: Settings, database: Database, trade_date: dt.date, acces
         limits=access.limits, history_limits=access.bootstrap_limits,
         usage=quota.usage_today(), available=[v for v in access.keys if access.has(v)],
         watchlist=settings.watchlist_tickers,
-        per_run=per_run,
+        per_run=per_run, spent_for_day=ledger.calls_spent(database, trade_date),
         history_plan=history_plan,
     )
 

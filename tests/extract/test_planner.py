@@ -93,3 +93,19 @@ def test_time_at_limits():
     assert seconds_at_limits(6, FREE_TIER_LIMITS["polygon"]) == 60
     assert seconds_at_limits(120, FREE_TIER_LIMITS["finnhub"]) == 60
     assert seconds_at_limits(10_000, UNLIMITED) == 0
+
+
+def test_a_rerun_of_the_day_plans_only_what_earlier_runs_did_not_spend(database, market):
+    def plan(spent):
+        return plan_day(database, DAY, universe=market, history_sessions=[], day_missing=False,
+                        limits=FREE_TIER_LIMITS, history_limits=FREE_TIER_LIMITS, usage=[],
+                        available=["finnhub", "newsapi"], watchlist=[],
+                        per_run={"finnhub": 4, "newsapi": 12}, spent_for_day=spent)
+
+    first = plan({})
+    assert first.calls == {"finnhub": 4, "newsapi": 11}  # headlines + ten sector searches
+    assert plan({"finnhub": 4, "newsapi": 11}).calls == {"finnhub": 0, "newsapi": 0}
+    partly = plan({"newsapi": 4})  # a first run that stopped after four requests
+    searches = next(e for e in partly.vendors["newsapi"].endpoints if e.endpoint == "everything")
+    done = next(e for e in first.vendors["newsapi"].endpoints if e.endpoint == "everything")
+    assert partly.calls["newsapi"] == 7 and searches.items == done.items[3:]

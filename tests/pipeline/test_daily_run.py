@@ -17,6 +17,10 @@ pytestmark = pytest.mark.slow
 TRADE_DATE = dt.date(2026, 11, 20)
 HISTORY = 40  # enough sessions for the baseline model's features
 UNIVERSE = 6000
+# Small per-run budgets keep the free plans' minute windows out of the test's time.
+BUDGETS = {"finnhub_calls_per_run": 10, "alphavantage_calls_per_run": 4,
+           "newsapi_calls_per_run": 3}
+CALLS = {"polygon": HISTORY + 1, "finnhub": 10, "alphavantage": 4, "newsapi": 3}
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +35,7 @@ def settings(tmp_path_factory, redis_url):
         emulator_tickers=UNIVERSE,
         state_dir=tmp_path_factory.mktemp("state"),
         redis_url=redis_url,
+        **BUDGETS,
     )
 
 
@@ -63,9 +68,10 @@ def test_first_run_lands_the_whole_universe_for_the_date(first_run, warehouse):
     assert counts["bars_today"] == UNIVERSE
     assert counts["bars"] == UNIVERSE * (HISTORY + 1)
     assert counts["raw"] == counts["bars"]
-    # One grouped-daily call per session: the history, then the day itself.
-    assert first_run.api_calls == {"polygon": HISTORY + 1}
-    assert first_run.rows_landed == {"polygon_grouped_daily": UNIVERSE * (HISTORY + 1)}
+    # One grouped-daily call per session (the history, then the day), then the plan's calls.
+    assert first_run.api_calls == CALLS == first_run.planned_calls
+    assert first_run.rows_landed["polygon_grouped_daily"] == UNIVERSE * (HISTORY + 1)
+    assert first_run.failed_vendors == {}
     assert any("bootstrapped 40 sessions" in note and "emulated paid" in note
                for note in first_run.notes)
     assert first_run.models_built >= 2 and first_run.tests_passed >= 10
@@ -130,7 +136,7 @@ def test_without_redis_the_cache_step_is_skipped_and_nothing_else_fails(first_ru
                                                                         tmp_path_factory):
     settings = load_settings(history_sessions=HISTORY, emulator_tickers=UNIVERSE,
                              state_dir=tmp_path_factory.mktemp("state_noredis"),
-                             redis_url="redis://127.0.0.1:1/0")
+                             redis_url="redis://127.0.0.1:1/0", **BUDGETS)
     summary = run_daily(settings, TRADE_DATE, "emulator", database=warehouse,
                         dbt_target_path=tmp_path_factory.mktemp("dbt_target_noredis"))
     assert summary.status == "done"
@@ -153,4 +159,4 @@ def test_the_run_ledger_records_each_step(first_run, warehouse):
     assert steps == {"check_calendar": "done", "extract": "done", "transform": "done",
                      "predict": "done", "refresh_cache": "done"}
     assert details["predictions"] == UNIVERSE
-    assert extract_details["calls"] == {"polygon": HISTORY + 1}
+    assert extract_details["calls"] == CALLS
