@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
@@ -110,8 +111,15 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
             # Left by a run that died between extract and load. dlt's run() would load it and
             # silently skip extracting `source`, so finish it first.
             log.warning("%s: loading what an interrupted run left pending first", source.name)
-            pipeline.run()
-        info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+            pipeline.normalize()
+            with _load_lock(database, source.name):
+                pipeline.load()
+        # Fetching runs in parallel across processes; loading one source's tables does not:
+        # dlt's table creation and schema migration race ("relation already exists").
+        pipeline.extract(source, loader_file_format="csv")
+        pipeline.normalize()
+        with _load_lock(database, source.name):
+            info: LoadInfo = pipeline.load()
     except PipelineStepFailed as exc:
         drift = _schema_drift(exc)
         if drift is None:
@@ -124,6 +132,18 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
     for settle in run.after_load:
         settle()
     return result
+
+
+@contextmanager
+def _load_lock(database: Database, source_name: str) -> Iterator[None]:
+    """Hold a Postgres advisory lock for `source_name`'s loads, across processes."""
+    with database.connect(autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"tickerhouse:load:{source_name}",))
+        try:
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s))",
+                         (f"tickerhouse:load:{source_name}",))
 
 
 def note(message: str) -> None:
