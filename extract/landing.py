@@ -30,6 +30,7 @@ from extract.http import VendorError
 from extract.quota import QuotaExhausted, QuotaTimeout
 from extract.raw_schema import SchemaDrift
 from tickerhouse.database import Database
+from tickerhouse.errors import UserError
 
 __all__ = ["RAW_DATASET", "LandingResult", "SchemaDrift", "fetch_each", "land", "letter_items",
            "note", "raw_pipeline", "symbol_items"]
@@ -97,7 +98,8 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
     values, not rows, for the csv writer. csv is the loader format because dlt loads it into
     Postgres with COPY.
 
-    Raises `SchemaDrift` when a payload broke its table's contract; nothing of the run is then
+    Raises `SchemaDrift` when a payload broke its table's contract, and a resource's own
+    `UserError` (e.g. a `VendorError` it did not handle) as itself; nothing of the run is then
     loaded, and nothing is left pending to block the next run.
     """
     result = LandingResult(source=source.name)
@@ -121,11 +123,12 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
         with _load_lock(database, source.name):
             info: LoadInfo = pipeline.load()
     except PipelineStepFailed as exc:
-        drift = _schema_drift(exc)
-        if drift is None:
+        cause = _schema_drift(exc) or _user_error(exc)
+        if cause is None:
             raise
+        # Nothing of a failed run is loaded, and nothing is left pending to block the next.
         pipeline.abort_packages()
-        raise drift from None
+        raise cause from None
     finally:
         _current_run.reset(token)
     result.load_ids = list(info.loads_ids)
@@ -230,6 +233,17 @@ def _schema_drift(exc: BaseException) -> SchemaDrift | None:
         if isinstance(seen, DataValidationError):
             return SchemaDrift(seen.schema_name, seen.table_name, seen.column_name,
                                f"breaks the frozen {seen.schema_entity} contract")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _user_error(exc: BaseException) -> UserError | None:
+    """A failure a resource raised on purpose (a `VendorError`, a spent quota), unwrapped from
+    dlt's step exceptions so that callers can act on it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UserError):
+            return seen
         seen = seen.__cause__ or seen.__context__
     return None
 

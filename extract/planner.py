@@ -28,6 +28,7 @@ ENDPOINT_TABLES: dict[tuple[str, str], tuple[str, str]] = {
     ("finnhub", "metric"): ("finnhub_metrics", "symbol"),
     ("alphavantage", "overview"): ("alphavantage_overviews", "Symbol"),
     ("alphavantage", "news_sentiment"): ("alphavantage_news_sentiment", "_symbol"),
+    ("alphavantage", "time_series_daily"): ("alphavantage_daily", "symbol"),
 }
 # How a vendor's per-run budget is split between its endpoints (shares of the calls).
 FINNHUB_SPLIT = {"quote": 0.6, "company_news": 0.2, "profile2": 0.1, "metric": 0.1}
@@ -118,12 +119,14 @@ def plan_day(database: Database, trade_date: dt.date, *, universe: Sequence[str]
              limits: Mapping[str, VendorLimits], history_limits: Mapping[str, VendorLimits],
              usage: Sequence[KeyUsage], available: Sequence[str], watchlist: Sequence[str],
              per_run: Mapping[str, int], spent_for_day: Mapping[str, int] | None = None,
-             history_plan: str = "") -> DayPlan:
+             bars_fallback: bool = False, history_plan: str = "") -> DayPlan:
     """The plan for `trade_date`. `history_sessions` are history sessions still missing in raw,
     fetched with the keys whose limits are `history_limits` (`history_plan` names that plan);
     `day_missing` says whether the day itself is; `usage` is today's quota use per key;
     `spent_for_day` the calls earlier runs for the same `trade_date` already made, which a
-    rerun does not make again (per-ticker endpoints also skip tickers fetched since the day)."""
+    rerun does not make again (per-ticker endpoints also skip tickers fetched since the day).
+    `bars_fallback`: the day's market bars could not be had from Polygon, so Alpha Vantage's
+    calls go to daily series of the top tickers instead (the bars' second source)."""
     plan = DayPlan(trade_date=trade_date, universe=len(universe))
     done = spent_for_day or {}
     per_run = {vendor: max(0, budget - done.get(vendor, 0)) if vendor != "newsapi" else budget
@@ -181,7 +184,8 @@ def plan_day(database: Database, trade_date: dt.date, *, universe: Sequence[str]
     if "alphavantage" in available:
         calls, budget = left_today("alphavantage", per_run.get("alphavantage", 0))
         vendor = VendorPlan("alphavantage", budget)
-        for endpoint, share in split(calls, ALPHAVANTAGE_SPLIT).items():
+        shares = {"time_series_daily": 1.0} if bars_fallback else ALPHAVANTAGE_SPLIT
+        for endpoint, share in split(calls, shares).items():
             n = share if size is None else min(size, share)
             tickers = ranked_tickers(database, universe, watchlist, "alphavantage", endpoint,
                                      trade_date)[:n]
@@ -209,7 +213,8 @@ def plan_day(database: Database, trade_date: dt.date, *, universe: Sequence[str]
 
 _FINNHUB_BUYS = {"quote": "latest quotes", "company_news": "company news",
                  "profile2": "profiles (sector, market cap)", "metric": "fundamental metrics"}
-_AV_BUYS = {"overview": "fundamentals overviews", "news_sentiment": "news with sentiment scores"}
+_AV_BUYS = {"overview": "fundamentals overviews", "news_sentiment": "news with sentiment scores",
+            "time_series_daily": "daily bars (standing in for Polygon's)"}
 
 
 def _rate(limits: VendorLimits) -> str:

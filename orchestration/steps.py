@@ -14,7 +14,7 @@ import redis
 from psycopg import sql
 
 from extract.deadletters import DeadLetters
-from extract.http import CallLog, VendorClient
+from extract.http import CallLog, VendorClient, VendorError
 from extract.landing import RAW_DATASET, land
 from extract.planner import DayPlan, VendorPlan, plan_day
 from extract.polygon import polygon
@@ -119,18 +119,32 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
         with QuotaManager(redis_client, database, access.bootstrap_limits,
                           access.bootstrap_keys) as quota:
             client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
-            _merge_rows(result.rows, land_grouped_daily(database, client, missing_history,
-                                                        pipelines_dir))
+            try:
+                _merge_rows(result.rows, land_grouped_daily(database, client, missing_history,
+                                                            pipelines_dir))
+            except VendorError as exc:  # what landed stays; the next run resumes the rest
+                result.failed_vendors["polygon"] = str(exc)
         result.bootstrapped_sessions = len(missing_history)
         plan = "an emulated paid Polygon plan" if access.source == "emulator" else "your key"
         result.notes.append(f"bootstrapped {len(missing_history)} sessions of history "
                             f"({missing_history[0]} to {missing_history[-1]}) with {plan}")
+    bars_missing = False
     if trade_date not in have:
         with QuotaManager(redis_client, database, access.limits, access.keys) as quota:
             client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
-            _merge_rows(result.rows, land_grouped_daily(database, client, [trade_date],
-                                                        pipelines_dir))
-        if trade_date not in landed_sessions(database, trade_date, trade_date):
+            try:
+                _merge_rows(result.rows, land_grouped_daily(database, client, [trade_date],
+                                                            pipelines_dir))
+            except VendorError as exc:
+                # Polygon failed past its retries (or its circuit is open): the day's bars
+                # fall back to Alpha Vantage's daily series for the top tickers (below).
+                bars_missing = True
+                result.failed_vendors["polygon"] = str(exc)
+                alerts.raise_alert(database, source="extract", kind="vendor_failed",
+                                   subject="polygon", message=str(exc),
+                                   dedupe_key=f"extract:polygon:{trade_date}:vendor_failed")
+        if not bars_missing and trade_date not in landed_sessions(database, trade_date,
+                                                                  trade_date):
             result.notes.append(f"polygon has no final bars for {trade_date} yet")
     else:
         result.notes.append(f"{trade_date} already landed: nothing fetched")
@@ -139,7 +153,11 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
     # through its own pipeline: one vendor down or drifting does not stop the others.
     dead_letters = DeadLetters(database)
     with QuotaManager(redis_client, database, access.limits, access.keys) as quota:
-        plan = make_plan(settings, database, trade_date, access, quota)
+        plan = make_plan(settings, database, trade_date, access, quota,
+                         bars_fallback=bars_missing)
+        if bars_missing and plan.calls.get("alphavantage"):
+            result.notes.append(f"polygon down: {trade_date}'s bars fall back to Alpha Vantage's "
+                                f"daily series for {plan.calls['alphavantage']} top tickers")
         for vendor in PER_TICKER_VENDORS:
             vendor_plan = plan.vendors.get(vendor)
             if vendor_plan is None or vendor_plan.calls == 0:
@@ -236,7 +254,8 @@ def vendor_source(vendor: str, client: VendorClient, plan: VendorPlan, trade_dat
     if vendor == "alphavantage":
         from extract.alphavantage import alphavantage
 
-        return alphavantage(client, overview_symbols=values("overview", "symbol"),
+        return alphavantage(client, daily_symbols=values("time_series_daily", "symbol"),
+                            overview_symbols=values("overview", "symbol"),
                             news_symbols=values("news_sentiment", "symbol"),
                             dead_letters=dead_letters)
     if vendor == "newsapi":
@@ -295,7 +314,7 @@ def latest_universe(database: Database, trade_date: dt.date) -> list[str]:
 
 
 def make_plan(settings: Settings, database: Database, trade_date: dt.date, access: VendorAccess,
-              quota: QuotaManager) -> DayPlan:
+              quota: QuotaManager, *, bars_fallback: bool = False) -> DayPlan:
     """The day's plan from what raw already holds, today's quota use and the settings."""
     history = calendar.sessions_before(trade_date, settings.history_sessions)
     have = landed_sessions(database, history[0] if history else trade_date, trade_date)
@@ -313,6 +332,7 @@ def make_plan(settings: Settings, database: Database, trade_date: dt.date, acces
         usage=quota.usage_today(), available=[v for v in access.keys if access.has(v)],
         watchlist=settings.watchlist_tickers,
         per_run=per_run, spent_for_day=ledger.calls_spent(database, trade_date),
+        bars_fallback=bars_fallback,
         history_plan=history_plan,
     )
 

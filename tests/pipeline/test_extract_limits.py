@@ -111,3 +111,27 @@ def test_faults_are_survived_reported_and_completed_by_a_rerun(profile, emulator
         bars = conn.execute("select count(*) from raw.polygon_grouped_daily").fetchone()[0]
     assert bars == UNIVERSE
     assert landed_first + sum(second.rows.values()) > 0
+
+
+def test_polygon_down_the_days_bars_fall_back_to_alpha_vantage(emulator, scratch_databases,
+                                                               redis_url, tmp_path):
+    database = scratch_databases("th_test_fallback")
+    settings = live_settings(emulator, redis_url, tmp_path, finnhub_calls_per_run=0,
+                             alphavantage_calls_per_run=5, newsapi_calls_per_run=0)
+    steps.prepare_warehouse(database)
+    previous = dt.date(2026, 11, 19)
+    with vendor_access(settings, choose_source(settings, "live")) as access:
+        steps.extract(settings, database, previous, access)  # the universe, from the day before
+        emulator.set_fault_profile("polygon-down")
+        result = steps.extract(settings, database, TRADE_DATE, access)
+
+    assert "polygon" in result.failed_vendors
+    assert result.calls["alphavantage"] == 5
+    with database.connect() as conn:
+        symbols = conn.execute("select count(distinct symbol) from raw.alphavantage_daily "
+                               "where date = %s", (TRADE_DATE.isoformat(),)).fetchone()[0]
+        alert = conn.execute("select kind, subject from ops.alerts where source = 'extract'"
+                             ).fetchall()
+    assert symbols == 5
+    assert alert == [("vendor_failed", "polygon")]
+    assert any("fall back to Alpha Vantage" in note for note in result.notes)
