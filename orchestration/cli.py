@@ -22,6 +22,8 @@ app = typer.Typer(
 emulator_app = typer.Typer(help="The bundled vendor emulator (Polygon, Finnhub, Alpha Vantage, "
                                 "NewsAPI on one address).", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
+sentiment_app = typer.Typer(help="News sentiment: score what raw holds.", no_args_is_help=True)
+app.add_typer(sentiment_app, name="sentiment")
 
 console = Console(soft_wrap=True)  # long lines stay whole when piped
 errors = Console(stderr=True)
@@ -153,7 +155,10 @@ def backfill(
     from tickerhouse.database import resolve_database
     from tickerhouse.settings import load_settings
 
+    from tickerhouse.calendar import sessions_between
+
     first, last = parse_date(start), parse_date(end)
+    sessions_between(first, last)  # a bad range is an error before anything is touched
     settings = load_settings()
     database = resolve_database(settings)
     prepare_warehouse(database)
@@ -225,6 +230,33 @@ def _print_summary(summary) -> None:
             "  (cd dbt_project && ../.venv/bin/dbt docs serve)   # lineage and column docs",
             highlight=False,
         )
+
+
+@sentiment_app.command("score")
+def sentiment_score(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), included.")],
+) -> None:
+    """Deduplicate, map to tickers and score the news published in a window; articles scored
+    before by the same scorer are not scored again."""
+    import datetime as dt
+
+    from ml.sentiment.config import SentimentConfig
+    from ml.sentiment.store import score_window
+    from tickerhouse.calendar import parse_date
+    from tickerhouse.database import resolve_database
+    from tickerhouse.settings import load_settings
+
+    first, last = parse_date(start), parse_date(end)
+    if last < first:
+        raise UserError(f"--to {last} is before --from {first}")
+    settings = load_settings()
+    database = resolve_database(settings)
+    window = [dt.datetime.combine(day, dt.time(), dt.UTC)
+              for day in (first, last + dt.timedelta(days=1))]
+    result = score_window(database, *window, SentimentConfig.from_settings(settings))
+    console.print(f"{result.records:,} news items, {result.articles:,} distinct articles "
+                  f"({result.new_articles:,} new); {result.scored:,} scored by {result.scorer}")
 
 
 @emulator_app.command("serve")

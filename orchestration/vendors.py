@@ -59,6 +59,8 @@ def choose_source(settings: Settings, requested: str | None) -> Source:
         return "live" if settings.has_any_live_key else "emulator"
     if requested not in ("emulator", "live"):
         raise UserError(f"unknown source {requested!r}: use emulator or live")
+    if requested == "live" and not settings.has_any_live_key:
+        raise UserError("--source live needs at least one TICKERHOUSE_<VENDOR>_API_KEY")
     return requested  # type: ignore[return-value]
 
 

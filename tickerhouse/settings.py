@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     newsapi_calls_per_run: int = Field(
         default=12, ge=0,
         description="NewsAPI calls one daily run may spend of the key's 100 a day.")
+    # News sentiment scoring (ml/sentiment): unset keeps the scorer's own defaults —
+    # ProsusAI/finbert when it is on disk, else the Loughran–McDonald lexicon.
+    sentiment_model: str | None = Field(default=None, description="Model name or local directory.")
+    sentiment_scorer: Literal["auto", "transformer", "lexicon"] | None = None
+    sentiment_device: str | None = Field(default=None, description="auto, cpu or cuda[:N].")
+    sentiment_batch_size: int | None = Field(default=None, ge=1)
+    sentiment_max_length: int | None = Field(default=None, ge=8)
+    sentiment_quantize: bool | None = Field(default=None, description="int8 on the CPU.")
+    sentiment_allow_download: bool | None = None
     emulator_tickers: int = Field(default=6000, ge=1, description="Universe size in emulator mode.")
     emulator_seed: int = Field(default=42, description="Seed of the emulated market.")
 

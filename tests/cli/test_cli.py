@@ -42,13 +42,18 @@ def test_every_verb_has_help(verb):
     (["run", "--date", "2999-01-04"], {}, "has not closed yet"),
     (["run", "--source", "carrier-pigeon"], {}, "unknown source"),
     (["run", "--source", "live", "--date", "2026-11-24"],
-     {"TICKERHOUSE_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"},
+     {"TICKERHOUSE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/untouched"},
      "--source live needs at least one TICKERHOUSE_<VENDOR>_API_KEY"),
     (["run", "--date", "2026-11-24"],
      {"TICKERHOUSE_DATABASE_URL": "postgresql://bob:hunter2@127.0.0.1:1/nowhere"},
      "cannot reach Postgres at bob@127.0.0.1:1/nowhere"),
     (["run"], {"TICKERHOUSE_HISTORY_SESSIONS": "many"}, "invalid setting TICKERHOUSE_HISTORY_SESSIONS"),
     (["emulator", "serve", "--plan", "no-equals-sign"], {}, "bad --plan"),
+    (["sentiment", "score", "--from", "2026-11-05", "--to", "2026-11-01"], {},
+     "--to 2026-11-01 is before --from 2026-11-05"),
+    (["backfill", "--start", "2026-11-05", "--end", "2026-11-01"],
+     {"TICKERHOUSE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/untouched"},
+     "the range ends (2026-11-01) before it starts (2026-11-05)"),
 ])
 def test_user_mistakes_end_in_one_clear_line(args, env, expected):
     result = run_cli(*args, env=env)
