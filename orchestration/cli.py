@@ -151,11 +151,9 @@ def backfill(
     vendor's limits; rerun to resume after an interruption."""
     from orchestration.steps import backfill as run_backfill
     from orchestration.steps import prepare_warehouse
-    from tickerhouse.calendar import parse_date
+    from tickerhouse.calendar import parse_date, sessions_between
     from tickerhouse.database import resolve_database
     from tickerhouse.settings import load_settings
-
-    from tickerhouse.calendar import sessions_between
 
     first, last = parse_date(start), parse_date(end)
     sessions_between(first, last)  # a bad range is an error before anything is touched
