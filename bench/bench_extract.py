@@ -169,12 +169,12 @@ the emulator's limits off, one process.
 
 | path | rows/s | seconds |
 |---|---:|---:|
-| tickerhouse: HTTP fetch → dlt (Arrow, csv COPY, merge on `T`,`t`) into `raw` | {ours_rate:,.0f} | {ours_seconds:.1f} |
+| tickerhouse: HTTP fetch → dlt (Arrow → parquet → ADBC COPY, merge on `T`,`t`) into `raw` | {ours_rate:,.0f} | {ours_seconds:.1f} |
 | plain `COPY` of the same rows (already in memory) into the same Postgres | {copy_rate:,.0f} | {copy_seconds:.1f} |
 | fetching and parsing the emulator's JSON alone (no load) | {ours_rows / fetch_seconds:,.0f} | {fetch_seconds:.1f} |
 
 Our time by dlt phase: extract (HTTP, JSON, Arrow) {phases["extract"]:.1f} s, normalize
-(Arrow → csv) {phases["normalize"]:.1f} s, load (COPY into a staging table, then merge)
+{phases["normalize"]:.1f} s, load (COPY into a staging table, then merge)
 {phases["load"]:.1f} s; the rest is per-chunk pipeline overhead ({SESSIONS_PER_LOAD} sessions per load).
 
 Ratio, ours / COPY: **{ours_rate / copy_rate:.2f}** (target ≥ 0.50).

@@ -95,8 +95,9 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
     """Extract, normalize and load `source` into raw; count the rows each resource yielded.
 
     Rows are counted as they pass rather than read from dlt's normalize metrics, which count
-    values, not rows, for the csv writer. csv is the loader format because dlt loads it into
-    Postgres with COPY.
+    values, not rows, for some writers. Each table loads in the file format its resource asks
+    for (Polygon's bulk bars: parquet through ADBC's binary COPY) or else the destination's
+    preferred one (INSERT for the small per-ticker tables, whose JSON columns stay jsonb).
 
     Raises `SchemaDrift` when a payload broke its table's contract, and a resource's own
     `UserError` (e.g. a `VendorError` it did not handle) as itself; nothing of the run is then
@@ -118,7 +119,7 @@ def land(database: Database, source: dlt.sources.DltSource, pipelines_dir: Path)
                 pipeline.load()
         # Fetching runs in parallel across processes; loading one source's tables does not:
         # dlt's table creation and schema migration race ("relation already exists").
-        pipeline.extract(source, loader_file_format="csv")
+        pipeline.extract(source)
         pipeline.normalize()
         with _load_lock(database, source.name):
             info: LoadInfo = pipeline.load()
