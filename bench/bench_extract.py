@@ -19,10 +19,9 @@ from psycopg.conninfo import make_conninfo
 from bench._report import write_section
 from emulator import Emulator, EmulatorConfig
 from extract.http import CallLog, VendorClient
-from extract.landing import land, raw_pipeline
-from extract.polygon import polygon
+from extract.landing import raw_pipeline
 from extract.quota import QuotaManager, VendorLimits
-from orchestration.steps import SESSIONS_PER_LOAD
+from orchestration.steps import SESSIONS_PER_LOAD, land_grouped_daily
 from tickerhouse import calendar
 from tickerhouse.database import Database
 
@@ -129,7 +128,8 @@ def main() -> None:
     server = Database(make_conninfo(SERVER))
     end = dt.date(2026, 11, 20)
     sessions = calendar.sessions_before(end, args.sessions)
-    config = EmulatorConfig(seed=42, n_tickers=args.tickers, limits_enabled=False)
+    config = EmulatorConfig(seed=42, n_tickers=args.tickers, limits_enabled=False,
+                            plans={"bench": "paid"})  # paid: the whole history is served
     with Emulator(config) as emulator, tempfile.TemporaryDirectory() as state:
         fetch_all(emulator.url, sessions[:1])  # build the market's checkpoints outside the timing
 
@@ -145,11 +145,12 @@ def main() -> None:
                 phases = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
                 ours_rows = 0
                 started = time.perf_counter()
-                # The chunks `orchestration.steps.land_grouped_daily` lands, one by one here so
-                # that each dlt run's phase timings can be read from its trace.
+                # The project's path, one load-sized chunk per call so that each dlt run's
+                # phase timings can be read from its trace.
                 for first in range(0, len(sessions), SESSIONS_PER_LOAD):
                     chunk = sessions[first:first + SESSIONS_PER_LOAD]
-                    ours_rows += land(ours, polygon(client, chunk), Path(state) / "dlt").total_rows
+                    ours_rows += sum(land_grouped_daily(ours, client, chunk,
+                                                        Path(state) / "dlt").values())
                     trace = raw_pipeline(ours, "polygon", Path(state) / "dlt").last_trace
                     for step in trace.steps:
                         if step.step in phases:

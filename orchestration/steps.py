@@ -74,10 +74,14 @@ def landed_sessions(database: Database, start: dt.date, end: dt.date) -> set[dt.
 
 
 def _index_raw(database: Database) -> None:
+    """Indexes dlt does not make: by session (which dates are landed) and on the merge key,
+    without which every merge's DELETE scans the whole, growing table."""
+    table = sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)
     with database.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("create index if not exists {} on {} (_session_date)").format(
-            sql.Identifier(f"{GROUPED_DAILY_TABLE}__session_date_idx"),
-            sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)))
+            sql.Identifier(f"{GROUPED_DAILY_TABLE}__session_date_idx"), table))
+        conn.execute(sql.SQL('create unique index if not exists {} on {} ("T", "t")').format(
+            sql.Identifier(f"{GROUPED_DAILY_TABLE}__merge_key"), table))
 
 
 # Grouped-daily sessions landed per dlt load: an interrupted backfill loses at most this many
@@ -93,8 +97,8 @@ def land_grouped_daily(database: Database, client: VendorClient, sessions: list[
     for start in range(0, len(sessions), SESSIONS_PER_LOAD):
         chunk = sessions[start:start + SESSIONS_PER_LOAD]
         _merge_rows(rows, land(database, polygon(client, chunk), pipelines_dir).rows)
-    if rows:
-        _index_raw(database)
+        if start == 0:
+            _index_raw(database)  # as soon as the table exists, before it grows
     return rows
 
 
