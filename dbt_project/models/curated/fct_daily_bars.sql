@@ -2,26 +2,77 @@
     config(
         materialized='incremental',
         unique_key=['ticker', 'trade_date'],
-        incremental_strategy='merge',
+        incremental_strategy='hypertable_merge',
         on_schema_change='fail',
+        full_refresh=var('allow_bar_history_rebuild', false),
         indexes=[
             {'columns': ['ticker', 'trade_date'], 'unique': true},
-            {'columns': ['trade_date'], 'type': 'brin'},
+            {'columns': ['merged_at', 'trade_date']},
         ],
+        pre_hook=["set local work_mem = '256MB'"],
+        post_hook=["{{ apply_timeseries_storage() }}", "{{ analyze_if_grown() }}"],
+        meta={
+            'timescale': {'time_column': 'trade_date', 'segment_by': 'ticker', 'reorder': true},
+            'test_window': {'time_column': 'trade_date', 'batch_column': 'merged_at'},
+        },
     )
 }}
+{#- One bar per ticker and session: the valid bar of the feed with the best precedence.
+
+    Incremental: the keys validated since the newest `merged_at` here are merged again, so a new
+    session is inserted and a late correction replaces the bar it corrects. A key whose bars
+    all fail validation keeps the bar it had (the failing ones wait in quarantine). On
+    TimescaleDB a hypertable with compression and a reorder policy, BRIN-indexed on plain
+    PostgreSQL (apply_timeseries_storage). --full-refresh is ignored unless var('allow_bar_history_rebuild') is true: raw
+    retention may have removed history this table still holds. -#}
 
 with
 
-bars as (
+-- not materialized: each use filters it (by load, key or date) through its indexes
+validated as not materialized (
 
-    select * from {{ ref('stg_polygon__grouped_daily') }}
+    select * from {{ ref('int_daily_bars_validated') }}
 
-    {% if is_incremental() %}
-    -- Only loads newer than the last one merged: a new day, or a late correction of an old
-    -- day (which arrives in a new load and is merged over the old row).
-    where load_id > (select coalesce(max(load_id), '') from {{ this }})
-    {% endif %}
+),
+
+{% if is_incremental() %}
+
+changed_keys as (
+
+    select distinct ticker, trade_date
+    from validated
+    where validated_at > {{ incremental_watermark('merged_at') }}
+
+),
+
+candidates as (
+
+    select validated.*
+    from validated
+    join changed_keys using (ticker, trade_date)
+
+),
+
+{% else %}
+
+candidates as (
+
+    select * from validated
+
+),
+
+{% endif %}
+
+ranked as (
+
+    select
+        *,
+        max(validated_at) over same_key as merged_at,
+        row_number() over (
+            partition by ticker, trade_date order by is_valid desc, precedence, load_id desc
+        ) as preference
+    from candidates
+    window same_key as (partition by ticker, trade_date)
 
 ),
 
@@ -37,10 +88,13 @@ final as (
         volume,
         vwap,
         trade_count,
-        'polygon'::text as source,
+        source,
         load_id,
-        loaded_at
-    from bars
+        loaded_at,
+        merged_at
+    from ranked
+    -- the preferred bar, if it is valid (invalid bars rank last)
+    where preference = 1 and is_valid
 
 )
 

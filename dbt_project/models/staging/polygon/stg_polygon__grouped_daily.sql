@@ -2,26 +2,26 @@ with
 
 source as (
 
-    select * from {{ source('polygon', 'polygon_grouped_daily') }}
+    select * from {{ source_or_empty('polygon', 'polygon_grouped_daily') }}
 
 ),
 
 renamed as (
 
     select
-        "T"::text                                   as ticker,
-        _session_date::date                         as trade_date,
-        o::double precision                         as open,
-        h::double precision                         as high,
-        l::double precision                         as low,
-        c::double precision                         as close,
-        round(v)::bigint                            as volume,
-        vw::double precision                        as vwap,
-        n::bigint                                   as trade_count,
-        to_timestamp("t" / 1000.0)                  as bar_end_at,
-        _request_id::text                           as request_id,
-        _dlt_load_id::text                          as load_id,
-        to_timestamp(_dlt_load_id::double precision) as loaded_at
+        "T"::text                                       as ticker,
+        _session_date::date                             as trade_date,
+        o::double precision                             as open,
+        h::double precision                             as high,
+        l::double precision                             as low,
+        c::double precision                             as close,
+        round(v)::bigint                                as volume,
+        vw::double precision                            as vwap,
+        n::bigint                                       as trade_count,
+        to_timestamp("t" / 1000.0)                      as bar_end_at,
+        _request_id::text                               as request_id,
+        _dlt_load_id::text                              as load_id,
+        to_timestamp(_dlt_load_id::double precision)    as loaded_at
 
     from source
 

@@ -1,0 +1,30 @@
+{#- A bar failing validation is never in curated: no curated bar is the row, from the same feed
+    and load, of a quarantined bar. (Older duplicates, rank 2 and up, are other raw rows of a key
+    whose newest row may well be valid and curated.) -#}
+{{ config(tags=['cross_model']) }}
+
+with
+
+quarantined as (
+
+    select source, ticker, trade_date, load_id
+    from {{ ref('quarantined_daily_bars') }}
+    where duplicate_rank = 1
+
+),
+
+bars as (
+
+    select source, ticker, trade_date, load_id from {{ ref('fct_daily_bars') }}
+
+),
+
+leaked as (
+
+    select quarantined.*
+    from quarantined
+    join bars using (source, ticker, trade_date, load_id)
+
+)
+
+select * from leaked

@@ -1,0 +1,197 @@
+"""The dbt project on PostgreSQL 15, the main lane: a warehouse taken through a year of history,
+an idempotent rebuild, a new day, a late correction, a day of bad bars and a catch-up of three
+sessions, then compared with a warehouse built in one go from the same raw rows.
+
+The tests of this module share one warehouse and run in order: each step builds on the last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+
+from .warehouse import (
+    RAW_DDL,
+    Bar,
+    RawLander,
+    apply_setup,
+    market,
+    next_session,
+    run_dbt,
+    same_rows,
+    sessions,
+    table_rows,
+    tickers,
+)
+
+pytestmark = pytest.mark.timeout(900)
+
+UNIVERSE = tickers(100)
+HISTORY_END = dt.date(2026, 9, 30)
+HISTORY = sessions(300, HISTORY_END)  # > 252: every indicator gets values
+DAY_1 = next_session(HISTORY_END)
+BAD_DAY = next_session(DAY_1)
+CATCH_UP = [next_session(BAD_DAY)]
+for _ in range(2):
+    CATCH_UP.append(next_session(CATCH_UP[-1]))
+ALL_SESSIONS = [*HISTORY, DAY_1, BAD_DAY, *CATCH_UP]
+BARS = {(bar.ticker, bar.session): bar for bar in market(UNIVERSE, ALL_SESSIONS)}
+
+# Columns that record when a row was built, which two warehouses cannot share.
+RUN_TIMES = ("merged_at", "validated_at", "last_merged_at", "bars_merged_at", "compared_at")
+CURATED = ("curated.fct_daily_bars", "curated.fct_daily_indicators", "curated.dim_ticker",
+           "curated.agg_weekly_bars", "curated.agg_monthly_bars", "curated.agg_sector_daily",
+           "quarantine.quarantined_daily_bars", "staging.int_daily_bars_validated")
+
+
+def day_bars(session: dt.date, only: set[str] | None = None) -> list[Bar]:
+    return [BARS[(ticker, session)] for ticker in UNIVERSE if only is None or ticker in only]
+
+
+def build(warehouse, target, *args: str):
+    done = run_dbt(warehouse.url(), target, "build", *args)
+    assert done.ok, done.tail()
+    return done
+
+
+def snapshot(url: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(url) as conn:
+        return {table: table_rows(conn, table) for table in CURATED}
+
+
+def scalar(url: str, query: str, *params):
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def history_built(warehouse, lander, dbt_target):
+    # a backfill lands the year in a few loads, as the extract step does
+    for start in range(0, len(HISTORY), 100):
+        lander.land([bar for session in HISTORY[start:start + 100] for bar in day_bars(session)])
+    return build(warehouse, dbt_target)
+
+
+def test_first_build_from_a_clean_database_passes_every_test(history_built, warehouse):
+    url = warehouse.url()
+    assert scalar(url, "select count(*) from curated.fct_daily_bars") == 100 * 300
+    assert scalar(url, "select count(*) from curated.fct_daily_indicators "
+                       "where sma_200 is not null and high_52w is not null and macd_signal is not null "
+                       "and trade_date = %s", HISTORY_END) == 100
+    invocation = psycopg.connect(url).execute(
+        "select models_failed, tests_passed, tests_failed from ops.dbt_invocations "
+        "order by run_started_at desc limit 1").fetchone()
+    assert invocation[0] == 0 and invocation[2] == 0 and invocation[1] > 150
+
+
+def test_second_build_changes_nothing(history_built, warehouse, dbt_target):
+    before = snapshot(warehouse.url())
+    build(warehouse, dbt_target)
+    assert snapshot(warehouse.url()) == before  # run timestamps included: nothing was re-merged
+
+
+def test_a_new_day_is_merged_and_continues_the_indicators(history_built, warehouse, lander,
+                                                           dbt_target):
+    lander.land(day_bars(DAY_1))
+    build(warehouse, dbt_target)
+    url = warehouse.url()
+    assert scalar(url, "select count(*) from curated.fct_daily_bars where trade_date = %s", DAY_1) == 100
+    assert scalar(url, "select count(*) from curated.fct_daily_indicators where trade_date = %s "
+                       "and bars_seen = 301 and ema_200 is not null", DAY_1) == 100
+    assert scalar(url, "select max(last_trade_date) from curated.dim_ticker") == DAY_1
+    # the weekly rollup picked the day up
+    week = DAY_1 - dt.timedelta(days=DAY_1.weekday())
+    assert scalar(url, "select last_trade_date from curated.agg_weekly_bars "
+                       "where ticker = %s and week_start = %s", UNIVERSE[0], week) == DAY_1
+
+
+def test_a_late_correction_replaces_the_bar_and_what_follows_from_it(history_built, warehouse,
+                                                                      lander, dbt_target):
+    old_day = HISTORY[-30]
+    original = BARS[(UNIVERSE[3], old_day)]
+    corrected = Bar(original.ticker, old_day, original.open, original.high * 1.05,
+                    original.low, original.high * 1.04, original.volume)
+    BARS[(original.ticker, old_day)] = corrected
+    url = warehouse.url()
+    ema_before = scalar(url, "select ema_20 from curated.fct_daily_indicators "
+                             "where ticker = %s and trade_date = %s", original.ticker, DAY_1)
+    lander.land([corrected])
+    build(warehouse, dbt_target)
+    assert scalar(url, "select close from curated.fct_daily_bars where ticker = %s "
+                       "and trade_date = %s", original.ticker, old_day) == corrected.close
+    # indicators after the corrected day were computed again
+    assert scalar(url, "select ema_20 from curated.fct_daily_indicators where ticker = %s "
+                       "and trade_date = %s", original.ticker, DAY_1) != ema_before
+
+
+def test_bars_failing_validation_are_quarantined_with_their_rule(history_built, warehouse,
+                                                                  lander, dbt_target):
+    good = day_bars(BAD_DAY)
+    bad = {
+        UNIVERSE[10]: ("non_positive_price", lambda b: Bar(b.ticker, b.session, b.open, b.high, b.low, -1.0, b.volume)),
+        UNIVERSE[11]: ("high_below_low", lambda b: Bar(b.ticker, b.session, b.open, b.low * 0.9, b.high * 1.1, b.close, b.volume)),
+        UNIVERSE[12]: ("negative_volume", lambda b: Bar(b.ticker, b.session, b.open, b.high, b.low, b.close, -100)),
+        UNIVERSE[13]: ("impossible_jump", lambda b: Bar(b.ticker, b.session, b.open * 100, b.high * 100, b.low * 100, b.close * 100, b.volume)),
+    }
+    landed = [bad[b.ticker][1](b) if b.ticker in bad else b for b in good]
+    lander.land(landed)
+    # a bar for a Saturday, and a second row for a session of the same ticker (another `t`)
+    saturday = BAD_DAY + dt.timedelta(days=(5 - BAD_DAY.weekday()) % 7)
+    base = BARS[(UNIVERSE[20], BAD_DAY)]
+    lander.land([Bar(UNIVERSE[20], saturday, base.open, base.high, base.low, base.close, base.volume)])
+    with lander.connect() as conn:
+        conn.execute(
+            'insert into raw.polygon_grouped_daily select "T", v, vw, o, c * 1.01, h * 1.01, l, "t" + 1, '
+            "n, _source, _request_id, _session_date, _fetched_at, _dlt_load_id "
+            'from raw.polygon_grouped_daily where "T" = %s and _session_date = %s',
+            (UNIVERSE[21], BAD_DAY))
+    build(warehouse, dbt_target)
+
+    with psycopg.connect(warehouse.url()) as conn:
+        quarantined = dict(conn.execute(
+            "select ticker, primary_rule from quarantine.quarantined_daily_bars").fetchall())
+        curated = {row[0] for row in conn.execute(
+            "select ticker from curated.fct_daily_bars where trade_date = %s", (BAD_DAY,))}
+        saturday_rows = conn.execute("select count(*) from curated.fct_daily_bars "
+                                     "where trade_date = %s", (saturday,)).fetchone()[0]
+    assert {ticker: quarantined.get(ticker) for ticker in bad} == {t: r for t, (r, _) in bad.items()}
+    assert quarantined[UNIVERSE[20]] == "not_a_trading_session" and saturday_rows == 0
+    assert quarantined[UNIVERSE[21]] == "duplicate"
+    assert curated == set(UNIVERSE) - set(bad)  # the duplicated ticker keeps its newest bar
+
+
+def test_a_catch_up_of_several_sessions_builds_like_the_daily_path(history_built, warehouse,
+                                                                    lander, dbt_target):
+    lander.land([bar for session in CATCH_UP for bar in day_bars(session)])
+    build(warehouse, dbt_target)
+    # the spike of the bad day is past: the next close compares with the bar before the spike
+    assert scalar(warehouse.url(), "select count(*) from curated.fct_daily_bars "
+                                   "where trade_date = %s", CATCH_UP[0]) == 100
+
+
+def copy_raw_bars(source_url: str, target_url: str) -> None:
+    """raw.polygon_grouped_daily, rows and load ids included, from one warehouse to another."""
+    columns = ('"T", v, vw, o, c, h, l, "t", n, _source, _request_id, _session_date, '
+               "_fetched_at, _dlt_load_id")
+    with psycopg.connect(source_url) as source, psycopg.connect(target_url) as target:
+        target.execute(RAW_DDL)
+        with source.cursor().copy(f"copy raw.polygon_grouped_daily ({columns}) to stdout") as out, \
+                target.cursor().copy(f"copy raw.polygon_grouped_daily ({columns}) from stdin") as into:
+            for block in out:
+                into.write(block)
+
+
+def test_the_incremental_warehouse_equals_one_built_in_one_go(history_built, warehouse,
+                                                              scratch_databases, tmp_path):
+    reference = scratch_databases("th_test_dbt_reference")
+    apply_setup(reference.url())
+    copy_raw_bars(warehouse.url(), reference.url())
+    done = run_dbt(reference.url(), tmp_path, "build")
+    assert done.ok, done.tail()
+
+    with psycopg.connect(warehouse.url()) as built_daily, psycopg.connect(reference.url()) as built_once:
+        for table in CURATED:
+            assert same_rows(table_rows(built_daily, table, exclude=RUN_TIMES),
+                             table_rows(built_once, table, exclude=RUN_TIMES)), table
