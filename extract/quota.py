@@ -325,6 +325,12 @@ class QuotaManager:
         keys = {vendor: settings.api_keys(vendor) for vendor in VENDORS}
         return cls(redis_client, database, FREE_TIER_LIMITS, keys, **kwargs)
 
+    def calls_per_minute(self, vendor: str) -> int | None:
+        """The most calls `vendor`'s keys together may make in a minute (None: no such limit)."""
+        limits = self._limits[vendor]
+        rates = [limit * 60 // seconds for seconds, _, limit in limits.windows(0)]
+        return min(rates) * len(self._keys[vendor]) if rates else None
+
     def acquire(self, vendor: str, endpoint: str, *, timeout: float | None = None) -> Lease:
         """Block until some key of `vendor` has room in every window; count the call on it.
 

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from extract.http import VendorClient
-from extract.landing import Item
+from extract.landing import Item, note
 from extract.polygon.settings import (
     DAILY_RANGES,
     GROUPED_DAILY,
@@ -76,9 +76,10 @@ def grouped_daily_arrow(rows: list[dict], *, request: str, session_date: dt.date
     Arrow lets dlt load a 6,000-row page without normalising it row by row in Python (about 4x
     faster on a backfill). The rows are checked first and converted with the declared types
     (a field absent from every row still gets its column), so the contract costs one pass over
-    the dicts.
+    the dicts. A ticker sent twice keeps its last bar (the load relies on one row per key).
     """
     GROUPED_DAILY.check(rows)
+    rows = _last_bar_per_ticker(rows, session_date)
     schema = GROUPED_DAILY.arrow_schema
     table = pa.Table.from_pylist(rows, schema=pa.schema([schema.field(name)
                                                          for name in GROUPED_DAILY.fields]))
@@ -88,3 +89,12 @@ def grouped_daily_arrow(rows: list[dict], *, request: str, session_date: dt.date
             table = table.append_column(field, pa.repeat(pa.scalar(ours[field.name], field.type),
                                                          table.num_rows))
     return table
+
+
+def _last_bar_per_ticker(rows: list[dict], session_date: dt.date) -> list[dict]:
+    latest = {(row.get("T"), row.get("t")): row for row in rows}
+    if len(latest) == len(rows):
+        return rows
+    note(f"polygon grouped daily {session_date}: {len(rows) - len(latest)} repeated bars in the "
+         "answer; the last of each kept")
+    return list(latest.values())

@@ -96,6 +96,15 @@ def test_grouped_daily_arrow_has_every_declared_column_even_when_no_row_has_it()
     assert table.column("c").to_pylist() == [2.0]
 
 
+def test_grouped_daily_arrow_keeps_the_last_of_a_repeated_bar():
+    bar = {"T": "AAPL", "v": 1e6, "o": 1.0, "c": 2.0, "h": 2.5, "l": 0.5, "t": 1704488400000}
+    rows_ = [bar, {**bar, "T": "MSFT"}, {**bar, "c": 2.2}]
+    table = grouped_daily_arrow(rows_, request="r1", session_date=DAY,
+                                fetched_at=dt.datetime(2024, 1, 6, tzinfo=dt.UTC))
+    assert sorted(zip(table.column("T").to_pylist(), table.column("c").to_pylist(), strict=True)) == \
+        [("AAPL", 2.2), ("MSFT", 2.0)]
+
+
 # Drift from the emulator's schema faults, on the JSON and the Arrow paths.
 
 def _sources(clients, dead_letters):

@@ -93,6 +93,16 @@ def dead_redis() -> redis.Redis:
                        retry=Retry(NoBackoff(), 0))
 
 
+def test_calls_per_minute_is_the_tightest_window_times_the_keys(make_manager):
+    manager = make_manager({"polygon": POLYGON, "finnhub": VendorLimits(30, 60, None),
+                            "newsapi": VendorLimits(None, None, 100)},
+                           {"polygon": [new_key(), new_key()], "finnhub": [new_key()],
+                            "newsapi": [new_key()]})
+    assert manager.calls_per_minute("polygon") == 10  # 5 a minute on each of two keys
+    assert manager.calls_per_minute("finnhub") == 60  # the minute binds before 30 a second
+    assert manager.calls_per_minute("newsapi") is None  # a daily limit only
+
+
 def test_free_tier_limits_follow_the_vendor_facts():
     assert FREE_TIER_LIMITS == {
         "polygon": VendorLimits(None, 5, None, "UTC"),

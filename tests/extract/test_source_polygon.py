@@ -63,6 +63,32 @@ def test_grouped_daily_lands_each_date_once_with_its_metadata(client, warehouse,
             "_session_date": "date", "_fetched_at": "timestamp with time zone"}
 
 
+def test_a_session_fetched_again_replaces_that_session_and_only_it(client, warehouse, tmp_path):
+    days = [dt.date(2024, 1, 4), dt.date(2024, 1, 5)]
+    land(warehouse, polygon(client, days), tmp_path)
+    bars = 'select "T", t, o, h, l, c, v from raw.polygon_grouped_daily order by 1, 2'
+    as_sent = query(warehouse, bars)
+    kept_load = query(warehouse, "select distinct _dlt_load_id from raw.polygon_grouped_daily "
+                      "where _session_date = '2024-01-04'")
+    # raw drifts from what Polygon now says about the 5th: a changed close, a bar gone, a stray
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute("update raw.polygon_grouped_daily set c = c * 2 "
+                     "where _session_date = '2024-01-05' and \"T\" = 'AAPL'")
+        conn.execute("delete from raw.polygon_grouped_daily "
+                     "where _session_date = '2024-01-05' and \"T\" = 'MSFT'")
+        conn.execute("insert into raw.polygon_grouped_daily "
+                     "select 'ZZZZ', v, vw, o, c, h, l, t, n, _session_date, _source, _request_id, "
+                     "_fetched_at, _dlt_load_id from raw.polygon_grouped_daily "
+                     "where _session_date = '2024-01-05' and \"T\" = 'AAPL'")
+
+    again = land(warehouse, polygon(client, days[1:]), tmp_path)
+
+    assert again.rows == {"polygon_grouped_daily": N_TICKERS}
+    assert query(warehouse, bars) == as_sent  # the 5th as sent, nothing else
+    assert query(warehouse, "select distinct _dlt_load_id from raw.polygon_grouped_daily "
+                 "where _session_date = '2024-01-04'") == kept_load  # the 4th untouched
+
+
 def test_tickers_follow_the_cursor_to_every_ticker_once(emu, client, warehouse, tmp_path):
     first = land(warehouse, reference(client, page_size=7), tmp_path)
 
