@@ -1,6 +1,7 @@
 """News sentiment: vendor news normalised, deduplicated, mapped to tickers, scored by FinBERT
 (or any three-way sentiment classifier) or, when no model is available, the Loughran-McDonald
-lexicon, and written to `ml.article_sentiment`.
+lexicon, and written to `ml.article_sentiment`; aggregated per ticker and sector in 4-hour
+windows, with shift and burst alerts (`windows.py`).
 
     from ml.sentiment import SentimentConfig, score_window
     score_window(database, start, end, SentimentConfig(model="/models/finbert", quantize=True))
@@ -21,8 +22,10 @@ from ml.sentiment.scorers import (
 )
 from ml.sentiment.store import ScoringResult, ensure_tables, load_directory, score_articles, score_window
 from ml.sentiment.tickers import TickerDirectory
+from ml.sentiment.windows import AlertRules, SentimentAlert, aggregate_windows, find_alerts, raise_alerts
 
 __all__ = [
+    "AlertRules", "SentimentAlert", "aggregate_windows", "find_alerts", "raise_alerts",
     "LexiconScorer", "ModelUnavailable", "NewsArticle", "Scorer", "ScoringResult", "SentimentConfig",
     "SentimentScore", "TickerDirectory", "TickerMention", "TransformerScorer", "deduplicate",
     "ensure_tables", "from_alphavantage", "from_finnhub", "from_newsapi", "load_directory",
