@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export RUNTIME__DLTHUB_TELEMETRY := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: run test test-fast test-slow install bench lint clean
+.PHONY: run test test-fast test-slow install bench lint clean airflow
 
 run: $(STAMP)  ## the daily pipeline end to end on the bundled emulator (or your keys)
 	$(BIN)/tickerhouse run
@@ -21,6 +21,9 @@ test: $(STAMP)  ## every test: fast ones first, then the heavier end-to-end case
 
 test-fast: $(STAMP)
 	$(PYTEST) -m "not slow" -q
+
+airflow: $(STAMP)  ## local Airflow (standalone, LocalExecutor, Postgres metadata); prints the UI login
+	$(BIN)/tickerhouse airflow start
 
 bench: $(STAMP)  ## benchmarks; results in docs/benchmarks.md
 	for script in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$script .py) || exit 1; done

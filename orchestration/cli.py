@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.cli_airflow import app as airflow_app
+from orchestration.cli_ml import ml_app
+from orchestration.cli_ops import register as register_ops_verbs
 from tickerhouse.errors import UserError
 
 app = typer.Typer(
@@ -24,6 +27,8 @@ emulator_app = typer.Typer(help="The bundled vendor emulator (Polygon, Finnhub, 
 app.add_typer(emulator_app, name="emulator")
 sentiment_app = typer.Typer(help="News sentiment: score what raw holds.", no_args_is_help=True)
 app.add_typer(sentiment_app, name="sentiment")
+app.add_typer(ml_app, name="ml")
+app.add_typer(airflow_app, name="airflow")
 
 console = Console(soft_wrap=True)  # long lines stay whole when piped
 errors = Console(stderr=True)
@@ -160,7 +165,10 @@ def backfill(
     settings = load_settings()
     database = resolve_database(settings)
     prepare_warehouse(database)
-    result = run_backfill(settings, database, first, last, source)
+    from orchestration.progress import progress_bar
+
+    with progress_bar(f"backfill {first} to {last}: sessions") as advance:
+        result = run_backfill(settings, database, first, last, source, progress=advance)
     fetched = result.sessions - result.already_landed
     console.print(f"{result.sessions} sessions from {first} to {last}: "
                   f"{result.already_landed} already landed, {fetched} fetched "
@@ -252,9 +260,57 @@ def sentiment_score(
     database = resolve_database(settings)
     window = [dt.datetime.combine(day, dt.time(), dt.UTC)
               for day in (first, last + dt.timedelta(days=1))]
-    result = score_window(database, *window, SentimentConfig.from_settings(settings))
+    from ml.sentiment.scorers import load_scorer
+    from orchestration.progress import CountingScorer, progress_bar
+
+    with progress_bar("scoring news: articles") as advance:
+        scorer = CountingScorer(load_scorer(SentimentConfig.from_settings(settings)), advance)
+        result = score_window(database, *window, scorer=scorer)
     console.print(f"{result.records:,} news items, {result.articles:,} distinct articles "
                   f"({result.new_articles:,} new); {result.scored:,} scored by {result.scorer}")
+
+
+@sentiment_app.command("run")
+def sentiment_run(
+    window_end: Annotated[str | None, typer.Option(
+        "--window-end", help="End of the window, YYYY-MM-DDTHH:MM (UTC unless a zone is given); "
+                             "moved back onto the window grid. Default: the last window ended.")] = None,
+    source: Annotated[str, typer.Option(
+        "--source", help="emulator, live, or auto (live when any vendor key is set).")] = "auto",
+) -> None:
+    """One window of the news sentiment pipeline: collect within each vendor's budget, land,
+    deduplicate and score, aggregate per ticker and sector, raise shift and burst alerts."""
+    import datetime as dt
+
+    from orchestration.sentiment import run_sentiment_window
+    from tickerhouse.database import resolve_database
+    from tickerhouse.settings import load_settings
+
+    end = None
+    if window_end is not None:
+        try:
+            end = dt.datetime.fromisoformat(window_end)
+        except ValueError:
+            raise UserError(f"bad --window-end {window_end!r}: expected YYYY-MM-DDTHH:MM, "
+                            "for example 2026-11-24T16:00") from None
+    settings = load_settings()
+    result = run_sentiment_window(settings, resolve_database(settings), source, end)
+    console.print(f"window {result.window_start:%Y-%m-%d %H:%M} to {result.window_end:%H:%M} UTC "
+                  f"({result.source})")
+    vendors = ", ".join(f"{v}: {result.calls.get(v, 0)} ({result.window_calls.get(v, 0)} of "
+                        f"{result.budgets[v]} for the window)" for v in result.budgets)
+    console.print(f"API calls: {vendors}")
+    for vendor, reason in result.failed_vendors.items():
+        errors.print(f"[red]{vendor} failed:[/red] {reason}")
+    console.print(f"{result.news_items:,} news items, {result.articles:,} distinct articles "
+                  f"({result.new_articles:,} new); {result.scored:,} scored by {result.scorer}; "
+                  f"{result.ticker_windows:,} ticker and {result.sector_windows:,} sector windows "
+                  f"updated")
+    console.print(f"{len(result.alerts)} new alert(s)")
+    for alert in result.alerts:
+        console.print(f"• {alert.kind} {alert.ticker}: {alert.message}", highlight=False)
+    for note in result.notes:
+        console.print(f"• {note}", highlight=False)
 
 
 @emulator_app.command("serve")
@@ -287,6 +343,9 @@ def emulator_serve(
     )
     console.print(f"vendor emulator on http://{host}:{port} (Ctrl-C to stop)")
     serve(config, host=host, port=port)
+
+
+register_ops_verbs(app)  # status, report, resolve-alerts: listed after the pipeline verbs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -130,7 +130,49 @@ def calls_spent(database: Database, trade_date: dt.date) -> dict[str, int]:
             from ops.pipeline_steps s
             join ops.pipeline_runs r using (run_id)
             cross join lateral jsonb_each_text(coalesce(s.details -> 'calls', '{}')) as calls
-            where r.trade_date = %s and s.step = 'extract'
+            where r.trade_date = %s and (s.step = 'extract' or s.step like 'extract.%%')
             group by calls.key
             """, (trade_date,)).fetchall()
     return {vendor: int(total) for vendor, total in rows}
+
+
+def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
+    """The latest runs, newest first, each with its steps (oldest first) and what they
+    recorded merged into one summary: rows per raw table, API calls and planned calls per
+    vendor, dbt counts and failures, the prediction model. Empty before the first run."""
+    with database.connect() as conn:
+        if conn.execute("select to_regclass('ops.pipeline_steps')").fetchone()[0] is None:
+            return []
+        runs = conn.execute(
+            "select run_id, pipeline, trade_date, trigger, started_at, finished_at, status, "
+            "details from ops.pipeline_runs order by started_at desc, run_id limit %s",
+            (limit,)).fetchall()
+        steps = conn.execute(
+            "select run_id, step, started_at, finished_at, status, details, error "
+            "from ops.pipeline_steps where run_id = any(%s) order by started_at, step",
+            ([run[0] for run in runs],)).fetchall()
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for run_id, name, started, finished, status, details, error in steps:
+        by_run.setdefault(run_id, []).append({
+            "step": name, "started_at": started, "finished_at": finished, "status": status,
+            "details": details or {}, "error": error})
+    result = []
+    for run_id, pipeline, trade_date, trigger, started, finished, status, details in runs:
+        run_steps = by_run.get(run_id, [])
+        summary: dict[str, Any] = {"rows": {}, "calls": {}, "planned_calls": {}}
+        for recorded in run_steps:
+            step_details = recorded["details"]
+            for key in ("rows", "calls", "planned_calls"):  # summed over steps and sessions
+                for name, count in (step_details.get(key) or {}).items():
+                    if isinstance(count, int):
+                        summary[key][name] = summary[key].get(name, 0) + count
+            if recorded["step"] == "transform":
+                summary["dbt"] = {key: step_details.get(key)
+                                  for key in ("models", "tests", "failures")}
+            if recorded["step"] == "predict" and step_details.get("model"):
+                summary["model"] = step_details["model"]
+        result.append({"run_id": run_id, "pipeline": pipeline, "trade_date": trade_date,
+                       "trigger": trigger, "started_at": started, "finished_at": finished,
+                       "status": status, "details": details or {}, "steps": run_steps,
+                       "summary": summary})
+    return result

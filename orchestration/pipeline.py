@@ -124,6 +124,6 @@ def _run_steps(settings: Settings, database: Database, day: dt.date, source: str
             summary.notes.append("cache skipped: no Redis answers at TICKERHOUSE_REDIS_URL")
             record.skip("no Redis")
         else:
-            summary.cached_tickers = cached.keys_written
-            record.details.update(tickers=cached.keys_written)
+            summary.cached_tickers = cached.tickers
+            record.details.update(tickers=cached.tickers, keys_written=cached.keys_written)
     summary.status = "done"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,8 @@ class ExtractResult:
     failed_vendors: dict[str, str] = field(default_factory=dict)
     bootstrapped_sessions: int = 0
     notes: list[str] = field(default_factory=list)
+    # The exception behind each failed vendor (what an Airflow task re-raises to be retried).
+    errors: dict[str, Exception] = field(default_factory=dict, repr=False)
 
 
 def landed_sessions(database: Database, start: dt.date, end: dt.date) -> set[dt.date]:
@@ -74,31 +77,57 @@ def landed_sessions(database: Database, start: dt.date, end: dt.date) -> set[dt.
 
 
 def _index_raw(database: Database) -> None:
-    """Indexes dlt does not make: by session (which dates are landed) and on the merge key,
-    without which every merge's DELETE scans the whole, growing table."""
+    """Indexes dlt does not make: by session (which dates are landed, and what a load of a
+    session replaces) and a unique one on the key, so a bar can never land twice.
+
+    The key index leads with the bar's time: sessions land in date order, so new entries go to
+    the right edge of both indexes instead of 6,000 scattered pages per session."""
     table = sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)
     with database.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("create index if not exists {} on {} (_session_date)").format(
             sql.Identifier(f"{GROUPED_DAILY_TABLE}__session_date_idx"), table))
-        conn.execute(sql.SQL('create unique index if not exists {} on {} ("T", "t")').format(
-            sql.Identifier(f"{GROUPED_DAILY_TABLE}__merge_key"), table))
+        conn.execute(sql.SQL('create unique index if not exists {} on {} ("t", "T")').format(
+            sql.Identifier(f"{GROUPED_DAILY_TABLE}__bar_key"), table))
+        # the ticker-first key index of earlier versions; the one above replaces it
+        conn.execute(sql.SQL("drop index if exists {}").format(
+            sql.Identifier(RAW_DATASET, f"{GROUPED_DAILY_TABLE}__merge_key")))
+        # dlt's staging copy of a load is rebuilt from the load package whenever it is needed
+        # again, so it need not be crash-safe: unlogged, it costs no WAL (half of a load's).
+        staging = sql.Identifier(f"{RAW_DATASET}_staging", GROUPED_DAILY_TABLE)
+        logged = conn.execute("select relpersistence = 'p' from pg_class where oid = "
+                              "to_regclass(%s)", (staging.as_string(conn),)).fetchone()
+        if logged and logged[0]:
+            conn.execute(sql.SQL("alter table {} set unlogged").format(staging))
 
 
-# Grouped-daily sessions landed per dlt load: an interrupted backfill loses at most this many
-# calls' worth of work, and a rerun starts after the last landed chunk.
-SESSIONS_PER_LOAD = 10
+# Grouped-daily sessions landed per dlt load: about two minutes of calls at the keys' rate,
+# within these bounds. An interrupted backfill loses at most one load's calls, and a rerun starts
+# after the last landed one; a fast key gets big loads, since each load has a fixed cost (staging
+# table, merge, dlt's bookkeeping) of about as much as landing 20,000 rows.
+SESSIONS_PER_LOAD = (10, 50)
+
+
+def sessions_per_load(client: VendorClient) -> int:
+    fewest, most = SESSIONS_PER_LOAD
+    rate = client.quota.calls_per_minute(client.vendor)
+    return most if rate is None else max(fewest, min(most, 2 * rate))
 
 
 def land_grouped_daily(database: Database, client: VendorClient, sessions: list[dt.date],
-                       pipelines_dir: Path) -> dict[str, int]:
+                       pipelines_dir: Path,
+                       on_chunk: Callable[[int], None] | None = None) -> dict[str, int]:
     """Land grouped daily for `sessions` in chunks; each chunk is committed before the next is
-    fetched, so raw itself is the checkpoint a resumed run starts from."""
+    fetched, so raw itself is the checkpoint a resumed run starts from. `on_chunk` hears how
+    many sessions each landed chunk held (a progress bar)."""
     rows: dict[str, int] = {}
-    for start in range(0, len(sessions), SESSIONS_PER_LOAD):
-        chunk = sessions[start:start + SESSIONS_PER_LOAD]
+    size = sessions_per_load(client)
+    for start in range(0, len(sessions), size):
+        chunk = sessions[start:start + size]
         _merge_rows(rows, land(database, polygon(client, chunk), pipelines_dir).rows)
         if start == 0:
             _index_raw(database)  # as soon as the table exists, before it grows
+        if on_chunk is not None:
+            on_chunk(len(chunk))
     return rows
 
 
@@ -112,12 +141,24 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
     if not access.has("polygon"):
         result.notes.append("polygon: no API key, market bars not extracted")
         return result
+    call_log = CallLog()
+    bars_missing = _extract_market_bars(settings, database, trade_date, access, result, call_log)
+    # The other vendors follow the plan, made now that the day's universe is in raw. Each lands
+    # through its own pipeline: one vendor down or drifting does not stop the others.
+    _extract_per_ticker(settings, database, trade_date, access, PER_TICKER_VENDORS, result,
+                        call_log, bars_missing)
+    return _finish_extract(database, result, call_log)
+
+
+def _extract_market_bars(settings: Settings, database: Database, trade_date: dt.date,
+                         access: VendorAccess, result: ExtractResult, call_log: CallLog) -> bool:
+    """Polygon's part of `extract`: history still missing, then the day. Returns whether the
+    day's bars are missing because Polygon failed (the others then fall back)."""
     pipelines_dir = settings.state_dir / "dlt"
     history = calendar.sessions_before(trade_date, settings.history_sessions)
     have = landed_sessions(database, history[0] if history else trade_date, trade_date)
     missing_history = [day for day in history if day not in have]
 
-    call_log = CallLog()
     redis_client = quota_redis(settings)
     if missing_history:
         with QuotaManager(redis_client, database, access.bootstrap_limits,
@@ -128,6 +169,7 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
                                                             pipelines_dir))
             except VendorError as exc:  # what landed stays; the next run resumes the rest
                 result.failed_vendors["polygon"] = str(exc)
+                result.errors["polygon"] = exc
         result.bootstrapped_sessions = len(missing_history)
         plan = "an emulated paid Polygon plan" if access.source == "emulator" else "your key"
         result.notes.append(f"bootstrapped {len(missing_history)} sessions of history "
@@ -144,6 +186,7 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
                 # fall back to Alpha Vantage's daily series for the top tickers (below).
                 bars_missing = True
                 result.failed_vendors["polygon"] = str(exc)
+                result.errors["polygon"] = exc
                 alerts.raise_alert(database, source="extract", kind="vendor_failed",
                                    subject="polygon", message=str(exc),
                                    dedupe_key=f"extract:polygon:{trade_date}:vendor_failed")
@@ -152,17 +195,24 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
             result.notes.append(f"polygon has no final bars for {trade_date} yet")
     else:
         result.notes.append(f"{trade_date} already landed: nothing fetched")
+    result.planned_calls["polygon"] = len(missing_history) + (trade_date not in have)
+    return bars_missing
 
-    # The other vendors follow the plan, made now that the day's universe is in raw. Each lands
-    # through its own pipeline: one vendor down or drifting does not stop the others.
+
+def _extract_per_ticker(settings: Settings, database: Database, trade_date: dt.date,
+                        access: VendorAccess, vendors: tuple[str, ...], result: ExtractResult,
+                        call_log: CallLog, bars_missing: bool) -> None:
+    """The per-ticker vendors' part of `extract`, each through its own pipeline, following
+    the day's plan; a vendor that fails is alerted and recorded, and the next one goes on."""
+    pipelines_dir = settings.state_dir / "dlt"
     dead_letters = DeadLetters(database)
-    with QuotaManager(redis_client, database, access.limits, access.keys) as quota:
+    with QuotaManager(quota_redis(settings), database, access.limits, access.keys) as quota:
         plan = make_plan(settings, database, trade_date, access, quota,
                          bars_fallback=bars_missing)
-        if bars_missing and plan.calls.get("alphavantage"):
+        if bars_missing and plan.calls.get("alphavantage") and "alphavantage" in vendors:
             result.notes.append(f"polygon down: {trade_date}'s bars fall back to Alpha Vantage's "
                                 f"daily series for {plan.calls['alphavantage']} top tickers")
-        for vendor in PER_TICKER_VENDORS:
+        for vendor in vendors:
             vendor_plan = plan.vendors.get(vendor)
             if vendor_plan is None or vendor_plan.calls == 0:
                 continue
@@ -173,19 +223,47 @@ def extract(settings: Settings, database: Database, trade_date: dt.date,
                 landed = land(database, source, pipelines_dir)
             except UserError as exc:  # SchemaDrift, auth errors, an open circuit
                 result.failed_vendors[vendor] = str(exc)
+                result.errors[vendor] = exc
                 alerts.raise_alert(database, source="extract", kind=type(exc).__name__,
                                    subject=vendor, message=str(exc),
                                    dedupe_key=f"extract:{vendor}:{trade_date}:{type(exc).__name__}")
                 continue
             _merge_rows(result.rows, landed.rows)
             result.notes.extend(f"{vendor}: {note}" for note in landed.notes)
-    result.planned_calls["polygon"] = len(missing_history) + (trade_date not in have)
+
+
+def _finish_extract(database: Database, result: ExtractResult, call_log: CallLog) -> ExtractResult:
     result.calls = dict(call_log.calls)
-    open_letters = len(dead_letters.open())
+    open_letters = len(DeadLetters(database).open())
     if open_letters:
         result.notes.append(f"{open_letters} failed request(s) kept as dead letters: "
                             "tickerhouse extract --replay-dead-letters")
     return result
+
+
+def extract_vendor(settings: Settings, database: Database, trade_date: dt.date, vendor: str,
+                   source: str | None = None, *, bars_fallback: bool | None = None) -> ExtractResult:
+    """One vendor's part of `extract` (what one mapped Airflow task does): Polygon lands the
+    market bars and their history; a per-ticker vendor follows the day's plan, made from what
+    raw holds when it starts. `bars_fallback` (default: the day's bars are not in raw) sends
+    Alpha Vantage's calls to the daily series of the top tickers, as after a Polygon failure.
+    Failures are alerted and returned in `errors`, as in `extract`; nothing is raised for them."""
+    if vendor not in ("polygon", *PER_TICKER_VENDORS):
+        raise UserError(f"unknown vendor {vendor!r}: use polygon, {', '.join(PER_TICKER_VENDORS)}")
+    result = ExtractResult()
+    call_log = CallLog()
+    with vendor_access(settings, choose_source(settings, source)) as access:
+        if not access.has(vendor):
+            result.notes.append(f"{vendor}: no API key, not extracted")
+            return result
+        if vendor == "polygon":
+            _extract_market_bars(settings, database, trade_date, access, result, call_log)
+        else:
+            if bars_fallback is None:
+                bars_fallback = trade_date not in landed_sessions(database, trade_date, trade_date)
+            _extract_per_ticker(settings, database, trade_date, access, (vendor,), result,
+                                call_log, bars_fallback)
+    return _finish_extract(database, result, call_log)
 
 
 PER_TICKER_VENDORS = ("finnhub", "alphavantage", "newsapi")
@@ -280,7 +358,8 @@ class BackfillResult:
 
 
 def backfill(settings: Settings, database: Database, start: dt.date, end: dt.date,
-             source: str | None = None) -> BackfillResult:
+             source: str | None = None, *,
+             progress: Callable[..., None] | None = None) -> BackfillResult:
     """Grouped daily for every NYSE session from `start` to `end` not yet in raw, within the
     limits of the keys used (holidays and weekends cost no call). Resumable: rerun it after an
     interruption and it fetches only what is still missing."""
@@ -290,6 +369,8 @@ def backfill(settings: Settings, database: Database, start: dt.date, end: dt.dat
     result = BackfillResult(sessions=len(sessions), already_landed=len(sessions) - len(missing))
     if not missing:
         return result
+    if progress is not None:  # progress(steps, total=...): sessions landed of those missing
+        progress(0, total=len(missing))
     call_log = CallLog()
     with vendor_access(settings, choose_source(settings, source)) as access:
         if not access.has("polygon"):
@@ -298,7 +379,7 @@ def backfill(settings: Settings, database: Database, start: dt.date, end: dt.dat
                           access.bootstrap_keys) as quota:
             client = VendorClient("polygon", access.base_urls["polygon"], quota, call_log=call_log)
             result.rows = land_grouped_daily(database, client, missing,
-                                             settings.state_dir / "dlt")
+                                             settings.state_dir / "dlt", on_chunk=progress)
     result.calls = dict(call_log.calls)
     return result
 
@@ -376,20 +457,30 @@ def transform(database: Database, target_path: Path | None = None, *, quiet: boo
 
 
 def predict(database: Database, trade_date: dt.date):
+    """The champion's predictions (with its fallback chain) once a model is registered
+    (`tickerhouse ml train`); the ridge baseline until then."""
     from ml.baseline import predict as baseline_predict
+    from orchestration.ml_jobs import predict_day
 
+    served = predict_day(None, database, trade_date)
+    if served is not None and served.written:
+        return served
     return baseline_predict(database, trade_date)
 
 
 def refresh_cache(settings: Settings, database: Database, trade_date: dt.date):
     """The cache step; when no Redis answers it is skipped with a warning (returns None):
     Redis only mirrors Postgres, so nothing is lost."""
-    from cache.hot import connect, refresh_latest
+    from cache.hot import connect, refresh
     from tickerhouse.errors import ServiceUnavailable
 
+    # The cache mirrors the warehouse's latest session (a rerun of an older `trade_date` leaves
+    # it there): changed keys are invalidated, the hot tickers pre-warmed.
     try:
         client = connect(settings.redis_url)
     except ServiceUnavailable as exc:
         log.warning("cache step skipped: %s", exc)
         return None
-    return refresh_latest(database, client, trade_date)
+    with client:
+        return refresh(database, client, watchlist=settings.watchlist_tickers,
+                       prewarm=settings.cache_prewarm_tickers)

@@ -91,8 +91,65 @@ class Settings(BaseSettings):
     sentiment_max_length: int | None = Field(default=None, ge=8)
     sentiment_quantize: bool | None = Field(default=None, description="int8 on the CPU.")
     sentiment_allow_download: bool | None = None
+    # The news sentiment pipeline (`tickerhouse sentiment run`, orchestration/sentiment.py).
+    sentiment_window_hours: int = Field(
+        default=4, ge=1, le=24, description="Length of one collection window; must divide 24.")
+    sentiment_lookback_hours: int = Field(
+        default=48, ge=1,
+        description="Each run re-reads raw news published this far back (late articles: NewsAPI's "
+                    "free plan is a day behind), scores what is new and re-aggregates.")
+    sentiment_newsapi_calls_per_window: int = Field(
+        default=14, ge=0, description="NewsAPI calls one window may spend (with reruns).")
+    sentiment_finnhub_calls_per_window: int = Field(
+        default=30, ge=0, description="Finnhub company-news calls one window may spend.")
+    sentiment_alphavantage_calls_per_window: int = Field(
+        default=2, ge=0, description="Alpha Vantage NEWS_SENTIMENT calls one window may spend.")
+    sentiment_baseline_days: int = Field(
+        default=30, ge=1, description="Trailing days a ticker's own sentiment baseline spans.")
+    sentiment_baseline_min_articles: int = Field(
+        default=5, ge=2, description="Baseline articles a ticker needs before it can shift.")
+    sentiment_shift_k: float = Field(
+        default=3.0, gt=0, description="A window's mean this many standard errors off the baseline alerts.")
+    sentiment_shift_min_articles: int = Field(
+        default=3, ge=1, description="Articles a window needs for a shift alert.")
+    sentiment_burst_k: float = Field(
+        default=3.0, gt=0, description="Articles this many deviations above the baseline rate alert.")
+    sentiment_burst_min_articles: int = Field(
+        default=5, ge=1, description="Articles a window needs for a burst alert.")
+    sentiment_alert_cooldown_hours: int = Field(
+        default=24, ge=0,
+        description="Alerts of one kind for one ticker this close together are one event.")
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="Where Airflow failure and deadline alerts are also POSTed as JSON "
+                    "(Slack-style: a `text` field).")
+    # ML sidecar (ml/, orchestration/ml_jobs.py)
+    ml_retrain_every_days: int = Field(
+        default=7, ge=1, description="Retrain when the champion's data ends this many days back.")
+    ml_drift_threshold: float = Field(
+        default=0.25, gt=0, description="Retrain when a feature's PSI reaches this.")
+    ml_ab_challenger_share: float = Field(
+        default=0.5, ge=0, le=1, description="Share of tickers (by hash) the challenger serves.")
+    ml_ab_min_days: int = Field(
+        default=20, ge=1, description="Days of realised returns before the A/B test may promote.")
+    ml_ab_min_tstat: float = Field(
+        default=2.0, gt=0, description="t-statistic the challenger's IC lead needs for promotion.")
+    ml_prophet_budget_seconds: float = Field(
+        default=60.0, ge=0, description="Time the daily Prophet forecasts may take (0: none).")
+    ml_prophet_max_tickers: int = Field(
+        default=500, ge=0, description="At most this many Prophet forecasts a day.")
     emulator_tickers: int = Field(default=6000, ge=1, description="Universe size in emulator mode.")
     emulator_seed: int = Field(default=42, description="Seed of the emulated market.")
+    cache_prewarm_tickers: int = Field(
+        default=6000, ge=0,
+        description="Tickers (top by dollar volume, after the watchlist) each load pre-warms in Redis.")
+
+    @field_validator("sentiment_window_hours")
+    @classmethod
+    def _window_divides_day(cls, value: int) -> int:
+        if 24 % value:
+            raise ValueError(f"must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24; got {value})")
+        return value
 
     @field_validator("polygon_limits", "finnhub_limits", "alphavantage_limits", "newsapi_limits")
     @classmethod

@@ -98,17 +98,19 @@ def test_predictions_cover_every_ticker_with_model_version_and_run(first_run, wa
 
 def test_cache_holds_the_latest_bar_and_prediction_per_ticker(first_run, warehouse, redis_url):
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    keys = list(client.scan_iter("tickerhouse:v1:ticker:*", count=1000))
+    keys = list(client.scan_iter("tickerhouse:v2:bar:*", count=1000))
     assert len(keys) == UNIVERSE == first_run.cached_tickers
     with warehouse.connect() as conn:
         ticker, close = conn.execute(
             "select ticker, close from curated.fct_daily_bars where trade_date = %s "
             "order by volume desc limit 1", (TRADE_DATE,)).fetchone()
-    cached = client.hgetall(f"tickerhouse:v1:ticker:{ticker}")
+    cached = client.hgetall(f"tickerhouse:v2:bar:{ticker}")
     assert cached["trade_date"] == TRADE_DATE.isoformat()
     assert float(cached["close"]) == pytest.approx(close, rel=1e-9)
-    assert "predicted_return" in cached and cached["model_name"] == "baseline_ridge_momentum"
-    assert 0 < client.ttl(f"tickerhouse:v1:ticker:{ticker}") <= 4 * 24 * 3600
+    prediction = client.hgetall(f"tickerhouse:v2:pred:{ticker}")
+    assert "predicted_return" in prediction and prediction["model_name"] == "baseline_ridge_momentum"
+    assert 0 < client.ttl(f"tickerhouse:v2:bar:{ticker}") <= 7 * 24 * 3600
+    assert client.zcard("tickerhouse:v2:board:dollar_volume") == 100
 
 
 def test_second_run_is_idempotent(first_run, settings, warehouse, tmp_path_factory):
