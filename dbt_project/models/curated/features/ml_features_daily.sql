@@ -1,17 +1,23 @@
+-- depends_on: {{ ref('fct_daily_bars') }}
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        unique_key=['ticker', 'trade_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
         indexes=[
             {'columns': ['ticker', 'trade_date'], 'unique': true},
             {'columns': ['trade_date']},
+            {'columns': ['merged_at', 'trade_date']},
         ],
+        meta={'test_window': {'time_column': 'trade_date', 'batch_column': 'merged_at'}},
     )
 }}
 {#- The ML feature table: one row per ticker and session, every value known by that session's
     close (point in time). Targets (forward returns) are never here: ml/ computes them.
 
     - price features come from fct_daily_indicators (its rows use their own bar and earlier
-      ones only); lags are earlier rows of the same ticker;
+      ones only); lags are the ticker's earlier bars, found by bar number;
     - sector-relative measures compare with the same session's sector mean (sector from
       dim_ticker: the current classification, which changes rarely and never with prices);
     - fundamentals: the newest observation of either vendor whose validity
@@ -19,7 +25,12 @@
     - news sentiment: agg_ticker_daily_sentiment assigns an article to the first session that
       closes after it was published, so session d holds only news out by d's close.
     `feature_version` changes whenever a definition changes (see _features__models.yml).
-    A table, rebuilt each build: a few window passes over the indicator rows. -#}
+
+    Incremental: every session from the first one with a bar merged since the last build
+    (the daily case: the new session only, whatever the length of history; a late correction:
+    the sessions from it on, whose indicators it changed). Whole sessions, so sector means see
+    every ticker. News or fundamentals that arrive after a session was built do not rewrite it:
+    its row stays what was known when it was built. -#}
 
 {%- set feature_version = 'v1' -%}
 
@@ -28,6 +39,12 @@ with
 indicators as (
 
     select * from {{ ref('fct_daily_indicators') }}
+    {%- if is_incremental() %}
+    where trade_date >= (
+        select coalesce(min(trade_date), 'infinity'::date) from {{ ref('fct_daily_bars') }}
+        where merged_at > (select coalesce(max(merged_at), '-infinity'::timestamptz) from {{ this }})
+    )
+    {%- endif %}
 
 ),
 
@@ -68,9 +85,12 @@ price_features as (
         indicators.return_1d,
         indicators.return_5d,
         indicators.return_20d,
-        lag(indicators.return_1d, 1) over ticker_bars as return_1d_lag1,
-        lag(indicators.return_1d, 2) over ticker_bars as return_1d_lag2,
-        lag(indicators.return_5d, 5) over ticker_bars as return_5d_lag5,
+        {%- for column, bars_back in [('return_1d', 1), ('return_1d', 2), ('return_5d', 5)] %}
+        -- the relation itself, not a CTE, so that each lookup is an index probe
+        (select earlier.{{ column }} from {{ ref('fct_daily_indicators') }} as earlier
+         where earlier.ticker = indicators.ticker
+           and earlier.bars_seen = indicators.bars_seen - {{ bars_back }}) as {{ column }}_lag{{ bars_back }},
+        {%- endfor %}
         indicators.realized_volatility_20d,
         indicators.rsi_14,
         indicators.macd_histogram / nullif(indicators.close, 0) as macd_histogram_pct,
@@ -79,11 +99,11 @@ price_features as (
             as bollinger_position,
         indicators.distance_from_52w_high,
         ln(nullif(indicators.avg_dollar_volume_20d, 0)) as log_dollar_volume_20d,
-        indicators.dollar_volume / nullif(indicators.avg_dollar_volume_20d, 0) as dollar_volume_ratio
+        indicators.dollar_volume / nullif(indicators.avg_dollar_volume_20d, 0) as dollar_volume_ratio,
+        indicators.merged_at
     from indicators
     join sessions on sessions.session_date = indicators.trade_date
     left join tickers using (ticker)
-    window ticker_bars as (partition by indicators.ticker order by indicators.trade_date)
 
 ),
 
@@ -174,7 +194,8 @@ final as (
         coalesce(news.article_count_1d, 0)::integer as article_count_1d,
         news.sentiment_score_1d,
         coalesce(news.article_count_5d, 0)::integer as article_count_5d,
-        news.sentiment_score_5d
+        news.sentiment_score_5d,
+        sector_relative.merged_at
     from sector_relative
     left join known_fundamentals using (ticker, trade_date)
     left join news using (ticker, trade_date)
