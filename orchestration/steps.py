@@ -77,20 +77,21 @@ def landed_sessions(database: Database, start: dt.date, end: dt.date) -> set[dt.
 
 
 def _index_raw(database: Database) -> None:
-    """Indexes dlt does not make: by session (which dates are landed, and what a load of a
-    session replaces) and a unique one on the key, so a bar can never land twice.
+    """The index dlt does not make: by session (which dates are landed, what a load of a
+    session replaces, and how dbt's staging reads a session).
 
-    The key index leads with the bar's time: sessions land in date order, so new entries go to
-    the right edge of both indexes instead of 6,000 scattered pages per session."""
+    No unique index on the bar key: a load replaces whole sessions in one transaction and an
+    answer's repeated bars are dropped before it (extract/polygon), so a key cannot land twice;
+    dbt quarantines duplicates should a vendor ever send some. Such an index would double the
+    cost of every load (docs/benchmarks.md)."""
     table = sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)
     with database.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("create index if not exists {} on {} (_session_date)").format(
             sql.Identifier(f"{GROUPED_DAILY_TABLE}__session_date_idx"), table))
-        conn.execute(sql.SQL('create unique index if not exists {} on {} ("t", "T")').format(
-            sql.Identifier(f"{GROUPED_DAILY_TABLE}__bar_key"), table))
-        # the ticker-first key index of earlier versions; the one above replaces it
-        conn.execute(sql.SQL("drop index if exists {}").format(
-            sql.Identifier(RAW_DATASET, f"{GROUPED_DAILY_TABLE}__merge_key")))
+        # the key indexes of earlier versions
+        for name in ("__merge_key", "__bar_key"):
+            conn.execute(sql.SQL("drop index if exists {}").format(
+                sql.Identifier(RAW_DATASET, f"{GROUPED_DAILY_TABLE}{name}")))
         # dlt's staging copy of a load is rebuilt from the load package whenever it is needed
         # again, so it need not be crash-safe: unlogged, it costs no WAL (half of a load's).
         staging = sql.Identifier(f"{RAW_DATASET}_staging", GROUPED_DAILY_TABLE)
