@@ -13,7 +13,10 @@ validated as (
 
 bars as (
 
+    -- the same window (anchored on validated's latest batch), read through the date index
     select * from {{ ref('fct_daily_bars') }}
+    where {{ recent_rows_condition(ref('fct_daily_bars'), 'trade_date', 'validated_at',
+                                   anchor=ref('int_daily_bars_validated')) }}
 
 ),
 

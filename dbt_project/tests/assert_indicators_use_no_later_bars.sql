@@ -1,12 +1,13 @@
-{#- No look-ahead: recomputed from fct_daily_bars using only bars on or before each row's date,
-    the newest indicator rows of up to 500 tickers must match what is stored (returns, SMAs,
-    52-week extremes, bar count, dollar volume). An indicator that peeked at a later bar (a
+{#- No look-ahead: recomputed from fct_daily_bars using only the 252 bars on or before each
+    row's date, the newest indicator rows of up to 500 tickers must match what is stored
+    (returns, SMAs, 52-week extremes, dollar volume). An indicator that peeked at a later bar (a
     lead() for a lag(), a frame reaching forward) would differ here. -#}
 {{ config(tags=['cross_model']) }}
 
 with
 
-indicators as (
+-- not materialized: read through its indexes, never copied whole
+indicators as not materialized (
 
     select * from {{ ref('fct_daily_indicators') }}
 
@@ -36,7 +37,6 @@ recomputed as (
     select
         newest.ticker,
         newest.trade_date,
-        history.bars_seen,
         history.close / history.close_1_back - 1 as return_1d,
         history.close / history.close_5_back - 1 as return_5d,
         history.close / history.close_20_back - 1 as return_20d,
@@ -48,20 +48,23 @@ recomputed as (
     from newest
     cross join lateral (
         select
-            count(*) as bars_seen,
             (array_agg(earlier.close order by earlier.trade_date desc))[1] as close,
             (array_agg(earlier.volume order by earlier.trade_date desc))[1] as volume,
             (array_agg(earlier.close order by earlier.trade_date desc))[2] as close_1_back,
             (array_agg(earlier.close order by earlier.trade_date desc))[6] as close_5_back,
             (array_agg(earlier.close order by earlier.trade_date desc))[21] as close_20_back,
-            case when count(*) >= 20 then avg(earlier.close) filter (where earlier.recency <= 20) end as mean_20,
-            case when count(*) >= 200 then avg(earlier.close) filter (where earlier.recency <= 200) end as mean_200,
-            case when count(*) >= 252 then max(earlier.high) filter (where earlier.recency <= 252) end as high_252,
-            case when count(*) >= 252 then min(earlier.low) filter (where earlier.recency <= 252) end as low_252
+            case when newest.bars_seen >= 20 then avg(earlier.close) filter (where earlier.recency <= 20) end
+                as mean_20,
+            case when newest.bars_seen >= 200 then avg(earlier.close) filter (where earlier.recency <= 200) end
+                as mean_200,
+            case when newest.bars_seen >= 252 then max(earlier.high) end as high_252,
+            case when newest.bars_seen >= 252 then min(earlier.low) end as low_252
         from (
             select bars.*, row_number() over (order by bars.trade_date desc) as recency
             from bars
             where bars.ticker = newest.ticker and bars.trade_date <= newest.trade_date
+            order by bars.trade_date desc
+            limit 252
         ) as earlier
     ) as history
 
@@ -79,7 +82,6 @@ mismatches as (
     join recomputed using (ticker, trade_date)
     cross join lateral (
         values
-            ('bars_seen', newest.bars_seen::double precision, recomputed.bars_seen::double precision),
             ('return_1d', newest.return_1d, recomputed.return_1d),
             ('return_5d', newest.return_5d, recomputed.return_5d),
             ('return_20d', newest.return_20d, recomputed.return_20d),

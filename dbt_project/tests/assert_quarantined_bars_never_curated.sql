@@ -15,7 +15,9 @@ quarantined as (
 
 bars as (
 
+    -- only the sessions with quarantined bars, through the date index
     select source, ticker, trade_date, load_id from {{ ref('fct_daily_bars') }}
+    where trade_date = any (array(select distinct trade_date from quarantined))
 
 ),
 

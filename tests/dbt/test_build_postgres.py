@@ -7,6 +7,7 @@ The tests of this module share one warehouse and run in order: each step builds 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import psycopg
@@ -14,9 +15,10 @@ import pytest
 
 from .warehouse import (
     RAW_DDL,
+    REFERENCE_DDL,
     Bar,
-    RawLander,
     apply_setup,
+    land_reference_tickers,
     market,
     next_session,
     run_dbt,
@@ -44,6 +46,11 @@ RUN_TIMES = ("merged_at", "validated_at", "last_merged_at", "bars_merged_at", "c
 CURATED = ("curated.fct_daily_bars", "curated.fct_daily_indicators", "curated.dim_ticker",
            "curated.agg_weekly_bars", "curated.agg_monthly_bars", "curated.agg_sector_daily",
            "quarantine.quarantined_daily_bars", "staging.int_daily_bars_validated")
+# The ticker history (a dbt snapshot) records when versions appeared: unchanged by a rebuild,
+# but not comparable with a warehouse built in one go.
+HISTORY_TABLES = ("curated.dim_ticker_history",)
+LISTINGS = {ticker: (f"{ticker} Corp", "XNYS") for ticker in UNIVERSE}
+RENAMED = UNIVERSE[5]
 
 
 def day_bars(session: dt.date, only: set[str] | None = None) -> list[Bar]:
@@ -58,7 +65,7 @@ def build(warehouse, target, *args: str):
 
 def snapshot(url: str) -> dict[str, list[tuple]]:
     with psycopg.connect(url) as conn:
-        return {table: table_rows(conn, table) for table in CURATED}
+        return {table: table_rows(conn, table) for table in (*CURATED, *HISTORY_TABLES)}
 
 
 def scalar(url: str, query: str, *params):
@@ -68,7 +75,9 @@ def scalar(url: str, query: str, *params):
 
 @pytest.fixture(scope="module")
 def history_built(warehouse, lander, dbt_target):
-    # a backfill lands the year in a few loads, as the extract step does
+    # a backfill lands the year in a few loads, as the extract step does, and the listing run
+    # its reference tickers
+    land_reference_tickers(warehouse.url(), LISTINGS)
     for start in range(0, len(HISTORY), 100):
         lander.land([bar for session in HISTORY[start:start + 100] for bar in day_bars(session)])
     return build(warehouse, dbt_target)
@@ -95,6 +104,8 @@ def test_second_build_changes_nothing(history_built, warehouse, dbt_target):
 def test_a_new_day_is_merged_and_continues_the_indicators(history_built, warehouse, lander,
                                                            dbt_target):
     lander.land(day_bars(DAY_1))
+    # the day's listing run: one company renamed and moved to another exchange
+    land_reference_tickers(warehouse.url(), {RENAMED: (f"{RENAMED} Holdings", "XNAS")})
     build(warehouse, dbt_target)
     url = warehouse.url()
     assert scalar(url, "select count(*) from curated.fct_daily_bars where trade_date = %s", DAY_1) == 100
@@ -105,6 +116,25 @@ def test_a_new_day_is_merged_and_continues_the_indicators(history_built, warehou
     week = DAY_1 - dt.timedelta(days=DAY_1.weekday())
     assert scalar(url, "select last_trade_date from curated.agg_weekly_bars "
                        "where ticker = %s and week_start = %s", UNIVERSE[0], week) == DAY_1
+
+
+def test_the_ticker_history_keeps_both_versions_of_a_renamed_ticker(history_built, warehouse):
+    with psycopg.connect(warehouse.url()) as conn:
+        versions = conn.execute(
+            "select ticker_name, exchange_code, dbt_valid_from, dbt_valid_to "
+            "from curated.dim_ticker_history where ticker = %s order by dbt_valid_from",
+            (RENAMED,)).fetchall()
+        others = conn.execute(
+            "select count(*), count(distinct ticker), count(*) filter (where dbt_valid_to is null) "
+            "from curated.dim_ticker_history where ticker <> %s", (RENAMED,)).fetchone()
+        current = conn.execute("select ticker_name, exchange_code, exchange_name from curated.dim_ticker "
+                               "where ticker = %s", (RENAMED,)).fetchone()
+    (old_name, old_exchange, old_from, old_to), (new_name, new_exchange, new_from, new_to) = versions
+    assert (old_name, old_exchange, new_name, new_exchange) == (
+        f"{RENAMED} Corp", "XNYS", f"{RENAMED} Holdings", "XNAS")
+    assert old_from < old_to == new_from and new_to is None  # SCD2: the old version closed
+    assert others == (len(UNIVERSE) - 1,) * 3  # unchanged tickers: one current version each
+    assert current == (f"{RENAMED} Holdings", "XNAS", "Nasdaq")
 
 
 def test_a_late_correction_replaces_the_bar_and_what_follows_from_it(history_built, warehouse,
@@ -129,11 +159,16 @@ def test_a_late_correction_replaces_the_bar_and_what_follows_from_it(history_bui
 def test_bars_failing_validation_are_quarantined_with_their_rule(history_built, warehouse,
                                                                   lander, dbt_target):
     good = day_bars(BAD_DAY)
+
+    def spoil(bar: Bar, **changes) -> Bar:
+        return dataclasses.replace(bar, **changes)
+
     bad = {
-        UNIVERSE[10]: ("non_positive_price", lambda b: Bar(b.ticker, b.session, b.open, b.high, b.low, -1.0, b.volume)),
-        UNIVERSE[11]: ("high_below_low", lambda b: Bar(b.ticker, b.session, b.open, b.low * 0.9, b.high * 1.1, b.close, b.volume)),
-        UNIVERSE[12]: ("negative_volume", lambda b: Bar(b.ticker, b.session, b.open, b.high, b.low, b.close, -100)),
-        UNIVERSE[13]: ("impossible_jump", lambda b: Bar(b.ticker, b.session, b.open * 100, b.high * 100, b.low * 100, b.close * 100, b.volume)),
+        UNIVERSE[10]: ("non_positive_price", lambda b: spoil(b, close=-1.0)),
+        UNIVERSE[11]: ("high_below_low", lambda b: spoil(b, high=b.low * 0.9, low=b.high * 1.1)),
+        UNIVERSE[12]: ("negative_volume", lambda b: spoil(b, volume=-100)),
+        UNIVERSE[13]: ("impossible_jump", lambda b: spoil(b, open=b.open * 100, high=b.high * 100,
+                                                          low=b.low * 100, close=b.close * 100)),
     }
     landed = [bad[b.ticker][1](b) if b.ticker in bad else b for b in good]
     lander.land(landed)
@@ -171,23 +206,24 @@ def test_a_catch_up_of_several_sessions_builds_like_the_daily_path(history_built
                                    "where trade_date = %s", CATCH_UP[0]) == 100
 
 
-def copy_raw_bars(source_url: str, target_url: str) -> None:
-    """raw.polygon_grouped_daily, rows and load ids included, from one warehouse to another."""
-    columns = ('"T", v, vw, o, c, h, l, "t", n, _source, _request_id, _session_date, '
-               "_fetched_at, _dlt_load_id")
+def copy_raw_tables(source_url: str, target_url: str) -> None:
+    """raw.polygon_grouped_daily and raw.polygon_tickers, rows and load ids included, from one
+    warehouse to another."""
     with psycopg.connect(source_url) as source, psycopg.connect(target_url) as target:
         target.execute(RAW_DDL)
-        with source.cursor().copy(f"copy raw.polygon_grouped_daily ({columns}) to stdout") as out, \
-                target.cursor().copy(f"copy raw.polygon_grouped_daily ({columns}) from stdin") as into:
-            for block in out:
-                into.write(block)
+        target.execute(REFERENCE_DDL)
+        for table in ("raw.polygon_grouped_daily", "raw.polygon_tickers"):
+            with source.cursor().copy(f"copy {table} to stdout") as out, \
+                    target.cursor().copy(f"copy {table} from stdin") as into:
+                for block in out:
+                    into.write(block)
 
 
 def test_the_incremental_warehouse_equals_one_built_in_one_go(history_built, warehouse,
                                                               scratch_databases, tmp_path):
     reference = scratch_databases("th_test_dbt_reference")
     apply_setup(reference.url())
-    copy_raw_bars(warehouse.url(), reference.url())
+    copy_raw_tables(warehouse.url(), reference.url())
     done = run_dbt(reference.url(), tmp_path, "build")
     assert done.ok, done.tail()
 

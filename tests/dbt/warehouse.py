@@ -132,6 +132,46 @@ class RawLander:
         return load_id
 
 
+REFERENCE_DDL = """
+create schema if not exists raw;
+create table if not exists raw.polygon_tickers (
+    ticker varchar not null,
+    name varchar,
+    market varchar,
+    locale varchar,
+    primary_exchange varchar,
+    type varchar,
+    active boolean,
+    currency_name varchar,
+    cik varchar,
+    composite_figi varchar,
+    share_class_figi varchar,
+    last_updated_utc varchar,
+    delisted_utc varchar,
+    _source varchar,
+    _request_id varchar,
+    _fetched_at timestamp with time zone,
+    _dlt_load_id varchar(64) not null
+);
+"""
+
+
+def land_reference_tickers(url: str, listings: dict[str, tuple[str, str]], **connect_kwargs) -> None:
+    """One listing run into raw.polygon_tickers: {ticker: (name, exchange MIC)}, merged on
+    `ticker` as dlt merges that table."""
+    load_id = f"{time.time():.7f}"
+    with psycopg.connect(url, autocommit=True, **connect_kwargs) as conn:
+        conn.execute(REFERENCE_DDL)
+        with conn.transaction():
+            for ticker, (name, exchange) in listings.items():
+                conn.execute("delete from raw.polygon_tickers where ticker = %s", (ticker,))
+                conn.execute(
+                    "insert into raw.polygon_tickers (ticker, name, market, locale, primary_exchange, "
+                    "type, active, currency_name, _source, _request_id, _fetched_at, _dlt_load_id) "
+                    "values (%s, %s, 'stocks', 'us', %s, 'CS', true, 'usd', 'polygon', %s, now(), %s)",
+                    (ticker, name, exchange, f"req-{load_id}", load_id))
+
+
 def apply_setup(url: str, **connect_kwargs) -> None:
     """sql/timescale_setup.sql, as orchestration.steps.prepare_warehouse applies it."""
     with psycopg.connect(url, autocommit=True, **connect_kwargs) as conn:

@@ -7,9 +7,9 @@
     days together) until it is compressed. Each step is skipped when already in place.
 
     Plain PostgreSQL: the equivalent that makes sense without chunks is a BRIN index on the time
-    column (rows arrive in time order, so block ranges map to date ranges; a few pages for the
-    whole table). Compression and reordering have no plain-PostgreSQL counterpart worth a daily
-    rewrite, and are skipped.
+    column (the models write rows in time order, so block ranges map to date ranges; a few pages
+    for the whole table), summarized after each build (brin_index). Compression and reordering
+    have no plain-PostgreSQL counterpart worth a daily rewrite, and are skipped.
 -#}
 {% macro apply_timeseries_storage() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
@@ -20,7 +20,6 @@
     {%- if tickerhouse.timescaledb_available() -%}
         {{ return(tickerhouse.timescale_hypertable_policies(this, settings)) }}
     {%- else -%}
-        {{ return("create index if not exists " ~ adapter.quote(this.identifier ~ "__" ~ settings.time_column ~ "_brin")
-                  ~ " on " ~ this ~ " using brin (" ~ settings.time_column ~ ")") }}
+        {{ return(tickerhouse.brin_index(this, settings.time_column)) }}
     {%- endif -%}
 {% endmacro %}

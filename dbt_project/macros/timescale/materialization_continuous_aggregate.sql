@@ -14,7 +14,8 @@
     Plain PostgreSQL: a table maintained incrementally. The buckets holding upstream rows
     changed since the table's watermark (max of `watermark`, the upstream `merged_at` of the
     newest row aggregated) are deleted and aggregated again from the model's query, which reads
-    just those buckets' rows (continuous_aggregate_filter). Settings: continuous_aggregate_config.
+    just those buckets' rows (continuous_aggregate_filter). Rows are written in bucket order
+    under a BRIN index on the bucket. Settings: continuous_aggregate_config.
 
     The model SQL is the aggregate's query: one SELECT ... GROUP BY over the upstream model,
     written with time_bucket/first_by/last_by so it compiles for both paths. TimescaleDB's
@@ -105,6 +106,7 @@
                 insert into {{ target_relation }}
                 select * from ({{ sql }}) as rebuilt
                 where rebuilt.{{ settings.bucket_column }} in (select bucket from {{ changed }})
+                order by rebuilt.{{ settings.bucket_column }}
             {%- endcall -%}
             {%- call statement('drop_changed_buckets') -%}
                 drop table {{ changed }}
@@ -114,10 +116,13 @@
                 {%- do adapter.drop_relation(existing_relation) -%}
             {%- endif -%}
             {%- call statement('main') -%}
-                {{ get_create_table_as_sql(False, target_relation, sql) }}
+                {{ get_create_table_as_sql(False, target_relation, sql ~ "\norder by " ~ settings.bucket_column) }}
             {%- endcall -%}
             {%- do create_indexes(target_relation) -%}
         {%- endif -%}
+        {%- call statement('brin') -%}
+            {{ tickerhouse.brin_index(target_relation, settings.bucket_column) }}
+        {%- endcall -%}
         {%- do persist_docs(target_relation, model) -%}
         {{ run_hooks(post_hooks, inside_transaction=True) }}
         {%- do adapter.commit() -%}

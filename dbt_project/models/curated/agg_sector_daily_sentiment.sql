@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key=['sector', 'session_date'],
         incremental_strategy='merge',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['sector', 'session_date'], 'unique': true},
             {'columns': ['last_scored_at', 'session_date']},
@@ -70,6 +70,16 @@ final as (
         sum(to_roll_up.neutral_count)::integer as neutral_count,
         sum(to_roll_up.mean_sentiment_score * to_roll_up.article_count) / sum(to_roll_up.article_count)
             as mean_sentiment_score,
+        -- pooled from the tickers' counts, means and deviations: the deviation of all the
+        -- sector's article scores that day (null with a single article)
+        case when sum(to_roll_up.article_count) > 1 then sqrt(greatest(0, (
+            sum(coalesce((to_roll_up.article_count - 1) * to_roll_up.stddev_sentiment_score ^ 2, 0)
+                + to_roll_up.article_count * to_roll_up.mean_sentiment_score ^ 2)
+            - sum(to_roll_up.mean_sentiment_score * to_roll_up.article_count) ^ 2
+              / sum(to_roll_up.article_count))
+            / (sum(to_roll_up.article_count) - 1))) end as stddev_sentiment_score,
+        sum(to_roll_up.positive_count)::double precision / sum(to_roll_up.article_count) as positive_share,
+        sum(to_roll_up.negative_count)::double precision / sum(to_roll_up.article_count) as negative_share,
         (sum(to_roll_up.positive_count) - sum(to_roll_up.negative_count))::double precision
             / sum(to_roll_up.article_count) as net_sentiment,
         max(to_roll_up.last_scored_at) as last_scored_at

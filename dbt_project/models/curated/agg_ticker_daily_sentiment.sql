@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key=['ticker', 'session_date'],
         incremental_strategy='merge',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['ticker', 'session_date'], 'unique': true},
             {'columns': ['last_scored_at', 'session_date']},
@@ -155,6 +155,10 @@ final as (
         count(*) filter (where sentiment_label = 'negative')::integer as negative_count,
         count(*) filter (where sentiment_label = 'neutral')::integer as neutral_count,
         avg(sentiment_score) as mean_sentiment_score,
+        -- dispersion of the day's scores (null with a single article)
+        stddev_samp(sentiment_score) as stddev_sentiment_score,
+        (count(*) filter (where sentiment_label = 'positive'))::double precision / count(*) as positive_share,
+        (count(*) filter (where sentiment_label = 'negative'))::double precision / count(*) as negative_share,
         (count(*) filter (where sentiment_label = 'positive')
          - count(*) filter (where sentiment_label = 'negative'))::double precision / count(*) as net_sentiment,
         avg(vendor_sentiment_score) as mean_vendor_sentiment_score,

@@ -9,7 +9,7 @@
             {'columns': ['ticker', 'trade_date'], 'unique': true},
             {'columns': ['merged_at', 'trade_date']},
         ],
-        pre_hook=["set local work_mem = '256MB'"],
+        pre_hook=["set local work_mem = '256MB'", "set local enable_nestloop = off"],
         post_hook=["{{ apply_timeseries_storage() }}", "{{ analyze_if_grown() }}"],
         meta={
             'timescale': {'time_column': 'trade_date', 'segment_by': 'ticker', 'reorder': true},
@@ -23,8 +23,10 @@
     session is inserted and a late correction replaces the bar it corrects. A key whose bars
     all fail validation keeps the bar it had (the failing ones wait in quarantine). On
     TimescaleDB a hypertable with compression and a reorder policy, BRIN-indexed on plain
-    PostgreSQL (apply_timeseries_storage). --full-refresh is ignored unless var('allow_bar_history_rebuild') is true: raw
-    retention may have removed history this table still holds. -#}
+    PostgreSQL (apply_timeseries_storage). --full-refresh is ignored unless
+    var('allow_bar_history_rebuild') is true: raw retention may have removed history this table
+    still holds. As in int_daily_bars_validated, the batch's rows are found by an array of its
+    dates and every join is hashed. -#}
 
 with
 
@@ -47,9 +49,12 @@ changed_keys as (
 
 candidates as (
 
+    -- the keys' bars: their dates as an array are an index condition whatever the join
+    -- settings (a join alone would hash all of validated once the batch is misjudged)
     select validated.*
     from validated
     join changed_keys using (ticker, trade_date)
+    where validated.trade_date = any (array(select distinct trade_date from changed_keys))
 
 ),
 
@@ -68,11 +73,12 @@ ranked as (
     select
         *,
         max(validated_at) over same_key as merged_at,
+        -- partitioned date first: the sort that serves the window also writes rows in date order
         row_number() over (
-            partition by ticker, trade_date order by is_valid desc, precedence, load_id desc
+            partition by trade_date, ticker order by is_valid desc, precedence, load_id desc
         ) as preference
     from candidates
-    window same_key as (partition by ticker, trade_date)
+    window same_key as (partition by trade_date, ticker)
 
 ),
 
@@ -95,6 +101,8 @@ final as (
     from ranked
     -- the preferred bar, if it is valid (invalid bars rank last)
     where preference = 1 and is_valid
+    -- rows reach the table in date order, which keeps the BRIN index on trade_date selective
+    order by trade_date, ticker
 
 )
 

@@ -9,7 +9,7 @@
             {'columns': ['ticker', 'bars_seen', 'trade_date'], 'unique': true},
             {'columns': ['merged_at', 'trade_date']},
         ],
-        pre_hook=["set local work_mem = '256MB'"],
+        pre_hook=["set local work_mem = '256MB'", "set local enable_nestloop = off"],
         post_hook=["{{ apply_timeseries_storage() }}", "{{ analyze_if_grown() }}"],
         meta={
             'timescale': {'time_column': 'trade_date', 'segment_by': 'ticker'},
@@ -39,7 +39,12 @@
       bar.
     Every path gives what a full rebuild gives (tests/dbt checks it).
     52-week extremes over the full path use block prefix/suffix maxima (van Herk/Gil-Werman):
-    linear, where a sliding max would rescan 252 rows per row. -#}
+    linear, where a sliding max would rescan 252 rows per row.
+
+    Batch sizes are unknowable to the planner (new rows are always beyond its statistics), so
+    every join is hashed (enable_nestloop off: a catch-up of years must not become a nested loop
+    over estimates of 1), and the bars a batch needs are found by index conditions that need no
+    join: lateral lookups of the stored state, or arrays of the batch's dates or tickers. -#}
 
 {%- set window = 252 -%}
 {%- set read_back_days = 400 -%}
@@ -140,6 +145,53 @@ next_bar_moves as (
     from next_bar_tickers
     join bars
         on bars.ticker = next_bar_tickers.ticker and bars.trade_date = next_bar_tickers.start_date
+    -- the day's bars through the date index, not a hash of every bar
+    where bars.trade_date = any (array(select distinct start_date from next_bar_tickers))
+
+),
+
+next_bar_lookback as (
+
+    -- the stored rows 5, 20, 50, 200 and 251 bars back, found by bar number
+    select
+        next_bar_tickers.ticker,
+        lookback.*
+    from next_bar_tickers
+    cross join lateral (
+        select
+            max(earlier.close) filter (where earlier.bars_seen = next_bar_tickers.bar_number - 5)
+                as close_5_back,
+            max(earlier.close) filter (where earlier.bars_seen = next_bar_tickers.bar_number - 20)
+                as close_20_back,
+            {%- for total in totals %}
+            max(earlier.running_{{ total }}) filter (where earlier.bars_seen = next_bar_tickers.bar_number - 20)
+                as running_{{ total }}_20_back,
+            {%- endfor %}
+            max(earlier.running_close) filter (where earlier.bars_seen = next_bar_tickers.bar_number - 50)
+                as running_close_50_back,
+            max(earlier.running_close) filter (where earlier.bars_seen = next_bar_tickers.bar_number - 200)
+                as running_close_200_back,
+            max(earlier.trade_date) filter (
+                where earlier.bars_seen = next_bar_tickers.bar_number - {{ window - 1 }}
+            ) as window_start_date
+        from built as earlier
+        where earlier.ticker = next_bar_tickers.ticker
+          and earlier.bars_seen in (next_bar_tickers.bar_number - 5, next_bar_tickers.bar_number - 20,
+                                    next_bar_tickers.bar_number - 50, next_bar_tickers.bar_number - 200,
+                                    next_bar_tickers.bar_number - {{ window - 1 }})
+    ) as lookback
+
+),
+
+next_bar_extremes as (
+
+    -- the 52-week extremes: the new bar and the 251 before it, from one range read of the year
+    select bars.ticker, max(bars.high) as high_52w, min(bars.low) as low_52w
+    from bars
+    join next_bar_lookback as lookback using (ticker)
+    where bars.trade_date >= (select min(window_start_date) from next_bar_lookback)
+      and bars.trade_date >= lookback.window_start_date
+    group by bars.ticker
 
 ),
 
@@ -181,33 +233,8 @@ next_bar_rows as (
         moves.dollar_volume,
         moves.merged_at
     from next_bar_moves as moves
-    -- the stored rows 5, 20, 50, 200 and 251 bars back, found by bar number
-    cross join lateral (
-        select
-            max(earlier.close) filter (where earlier.bars_seen = moves.bar_number - 5) as close_5_back,
-            max(earlier.close) filter (where earlier.bars_seen = moves.bar_number - 20) as close_20_back,
-            {%- for total in totals %}
-            max(earlier.running_{{ total }}) filter (where earlier.bars_seen = moves.bar_number - 20)
-                as running_{{ total }}_20_back,
-            {%- endfor %}
-            max(earlier.running_close) filter (where earlier.bars_seen = moves.bar_number - 50)
-                as running_close_50_back,
-            max(earlier.running_close) filter (where earlier.bars_seen = moves.bar_number - 200)
-                as running_close_200_back,
-            max(earlier.trade_date) filter (where earlier.bars_seen = moves.bar_number - {{ window - 1 }})
-                as window_start_date
-        from built as earlier
-        where earlier.ticker = moves.ticker
-          and earlier.bars_seen in (moves.bar_number - 5, moves.bar_number - 20, moves.bar_number - 50,
-                                    moves.bar_number - 200, moves.bar_number - {{ window - 1 }})
-    ) as lookback
-    -- the 52-week extremes: this bar and the 251 before it
-    cross join lateral (
-        select max(year.high) as high_52w, min(year.low) as low_52w
-        from bars as year
-        where year.ticker = moves.ticker
-          and year.trade_date between lookback.window_start_date and moves.trade_date
-    ) as extremes
+    join next_bar_lookback as lookback using (ticker)
+    left join next_bar_extremes as extremes using (ticker)
 
 ),
 
@@ -277,7 +304,10 @@ history as (
     from recent_bars
     join read_back using (ticker)
     join seeds using (ticker)
-    left join built as stored
+    left join (
+        select * from built
+        where built.trade_date >= (select min(start_date) from continued_tickers) - {{ read_back_days }}
+    ) as stored
         on stored.ticker = recent_bars.ticker
        and stored.trade_date = recent_bars.trade_date
        and recent_bars.trade_date < recent_bars.start_date
@@ -296,9 +326,13 @@ history as (
         {%- for total in totals %},
         null::double precision as stored_running_{{ total }}
         {%- endfor %}
-    from bars
-    join windowed_tickers using (ticker)
-    where bars.ticker not in (select ticker from read_back)
+    from windowed_tickers
+    join bars using (ticker)
+    where windowed_tickers.ticker not in (select ticker from read_back)
+      -- those tickers' bars through the (ticker, trade_date) index, not a hash of every bar
+      and bars.ticker = any (array(
+          select ticker from windowed_tickers where ticker not in (select ticker from read_back)
+      ))
 
 ),
 
@@ -536,6 +570,8 @@ final as (
         running_log_return_squared,
         merged_at
     from windows
+    -- rows reach the table in date order, which keeps the BRIN index on trade_date selective
+    order by trade_date, ticker
 
 )
 

@@ -91,6 +91,9 @@ bar_closes as (
     from validated
     join changed_keys using (ticker, trade_date)
     where validated.duplicate_rank = 1
+      -- the keys' dates as an array: an index condition, where the join alone may hash all of
+      -- validated when the planner misjudges the batch
+      and validated.trade_date = any (array(select distinct trade_date from changed_keys))
 
 ),
 

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key=['source', 'ticker', 'trade_date'],
-        incremental_strategy='delete+insert',
+        incremental_strategy='indexed_delete_insert',
         on_schema_change='fail',
         full_refresh=var('allow_bar_history_rebuild', false),
         indexes=[
@@ -10,13 +10,14 @@
             {'columns': ['load_id']},
             {'columns': ['validated_at', 'trade_date']},
         ],
-        pre_hook=["set local work_mem = '256MB'"],
+        pre_hook=["set local work_mem = '256MB'", "set local enable_nestloop = off"],
         post_hook=[
             "{{ analyze_if_grown() }}",
             "create index if not exists {{ adapter.quote(this.identifier ~ '__failed_idx') }}
              on {{ this }} (validated_at, trade_date) where not is_valid",
             "create index if not exists {{ adapter.quote(this.identifier ~ '__secondary_sources_idx') }}
              on {{ this }} (validated_at, trade_date) where source <> 'polygon'",
+            "{{ brin_index(this, 'trade_date') }}",
         ],
         meta={'test_window': {'time_column': 'trade_date', 'batch_column': 'validated_at'}},
     )
@@ -29,12 +30,18 @@
     sessions and the two before each. Rows are replaced per (source, ticker, trade_date)
     (delete+insert), so a bar that stops being duplicated or failing loses its old verdict.
     Nothing is dropped: valid bars feed fct_daily_bars, the others are quarantined
-    (quarantined_daily_bars). --full-refresh is ignored unless var('allow_bar_history_rebuild') is true: raw
-    retention may have removed history this table still holds. -#}
+    (quarantined_daily_bars). --full-refresh is ignored unless var('allow_bar_history_rebuild')
+    is true: raw retention may have removed history this table still holds.
+
+    New rows are always beyond the planner's statistics, so a batch is estimated at a row or
+    two whatever its size: the raw rows a batch needs are found by an array of its dates (an
+    index condition), and every join is hashed (enable_nestloop off), so a catch-up of years
+    cannot become a nested loop. -#}
 
 with
 
-sessions as (
+-- not materialized: joined on its unique columns, so the planner estimates with its statistics
+sessions as not materialized (
 
     select session_date, session_number from {{ ref('dim_trading_sessions') }}
 
@@ -62,9 +69,9 @@ following_keys as (
     select new_keys.source, new_keys.ticker, later.session_date as trade_date
     from new_keys
     join sessions as current_session on current_session.session_date = new_keys.trade_date
+    cross join (values (1), (2)) as offsets (sessions_later)
     join sessions as later
-        on later.session_number between current_session.session_number + 1
-                                    and current_session.session_number + 2
+        on later.session_number = current_session.session_number + offsets.sessions_later
 
 ),
 
@@ -76,24 +83,34 @@ revalidated_keys as (
 
 ),
 
+key_dates as (
+
+    -- a batch's dates are few (one for a daily load), its keys many
+    select distinct trade_date from revalidated_keys
+
+),
+
 read_dates as (
 
-    select trade_date as session_date from revalidated_keys
+    select trade_date as session_date from key_dates
     union
     select earlier.session_date
-    from revalidated_keys
-    join sessions as current_session on current_session.session_date = revalidated_keys.trade_date
+    from key_dates
+    join sessions as current_session on current_session.session_date = key_dates.trade_date
+    cross join (values (1), (2)) as offsets (sessions_earlier)
     join sessions as earlier
-        on earlier.session_number between current_session.session_number - 2
-                                      and current_session.session_number - 1
+        on earlier.session_number = current_session.session_number - offsets.sessions_earlier
 
 ),
 
 candidate_bars as (
 
+    -- the dates as an array: an index condition on the raw tables' session date indexes,
+    -- whatever the join settings, where a join would read all of raw once the planner
+    -- misjudges the batch
     select *
     from bars
-    where trade_date in (select session_date from read_dates)
+    where trade_date = any (array(select session_date from read_dates))
       and ticker in (select ticker from revalidated_keys)
 
 ),
@@ -228,6 +245,8 @@ final as (
         loaded_at,
         '{{ run_started_at }}'::timestamptz as validated_at
     from checked
+    -- rows reach the table in date order, which keeps the BRIN index on trade_date selective
+    order by trade_date, ticker, source
 
 )
 
