@@ -33,7 +33,8 @@ class DbtResult:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` set in os.environ for the block; what was there before comes back after."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -57,7 +58,7 @@ def run_dbt(database: Database, *args: str, target_path: Path | None = None,
     if target_path is not None:
         cli_args += ["--target-path", str(target_path)]
     env = {**database.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    with _environment(env):
+    with environment(env):
         outcome = dbtRunner().invoke(cli_args)
 
     result = DbtResult(command=" ".join(args), success=bool(outcome.success))

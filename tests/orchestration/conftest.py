@@ -1,10 +1,11 @@
-import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from orchestration.transform import environment
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "orchestration" / "dags"
 AIRFLOW = Path(sys.executable).parent / "airflow"
@@ -21,20 +22,6 @@ AIRFLOW_ENV = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     "MLFLOW_DISABLE_TELEMETRY": "true",
 }
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]):
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
