@@ -177,7 +177,7 @@ serving from a thread of the same process.
 | path | rows/s | seconds |
 |---|---:|---:|
 | plain `COPY` of the same rows (already in memory) into a bare table in the same Postgres | {copy_rate:,.0f} | {copy_seconds:.1f} |
-| **tickerhouse's load**: dlt normalize + load (Arrow → parquet → ADBC binary COPY into staging, replace by session into indexed `raw`) | {landing_rate:,.0f} | {landing_seconds:.1f} |
+| **tickerhouse's load**: dlt normalize + load (Arrow → parquet → ADBC binary COPY straight into the indexed `raw`, after deleting the sessions the load replaces) | {landing_rate:,.0f} | {landing_seconds:.1f} |
 | tickerhouse end to end: the above, plus HTTP fetch, JSON and Arrow (dlt extract) and per-run overhead | {ours_rate:,.0f} | {ours_seconds:.1f} |
 | fetching and parsing the emulator's JSON alone (no load) | {ours_rows / fetch_seconds:,.0f} | {fetch_seconds:.1f} |
 
@@ -190,11 +190,12 @@ included: {ours_rate / copy_rate:.2f}. The fetch is the vendor's side of the bil
 emulator generates and serialises every JSON answer on the same two cores; against Polygon it is
 network time, and at the free tier's 5 calls a minute it is all of the time.
 
-What is left of the gap is dlt's merge itself: every row is written twice, by a binary COPY into
-the staging table and then by the INSERT that replaces the load's sessions in `raw` (with the
-session index dbt reads by), and each write costs about as much as the bare COPY. Appending
-straight into `raw` would write once, but a crash between the COPY's commit and dlt's
-bookkeeping would then land the load twice on the rerun.
+How: the sessions a load carries are replaced by a delete of those dates (an index lookup)
+and an append, exactly once even across a crash (extract.landing), where dlt's merge writes
+every row twice (a staging table, then the merge) and probes the key once per row; and no
+unique index on the bar key (a load owns whole sessions), whose upkeep doubled the cost of an
+insert. What remains of the gap to the bare COPY is the session index dbt reads raw by, its WAL,
+and dlt's bookkeeping per load.
 """
     print(body)
     write_section("extract: backfill load throughput", body)

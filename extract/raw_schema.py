@@ -87,10 +87,20 @@ class RawTable:
     primary_key: tuple[str, ...]
     fields: Mapping[str, str]
     added: Mapping[str, str] = field(default_factory=dict)
+    # A column whose values a load owns: the table is appended to, and a load first deletes
+    # the rows holding any value its own rows hold (extract.landing does it). For a payload
+    # that is a whole partition, such as a session of the whole market.
+    replaced_by: str | None = None
+
+    @property
+    def write_disposition(self) -> str:
+        return "append" if self.replaced_by else "merge"
 
     def __post_init__(self) -> None:
         if missing := [key for key in self.primary_key if key not in {**self.fields, **self.added}]:
             raise ValueError(f"{self.name}: primary key {missing} not declared")
+        if self.replaced_by is not None and self.replaced_by not in self.added:
+            raise ValueError(f"{self.name}: replaced_by {self.replaced_by!r} is not an added column")
         if odd := {t for t in self.fields.values() if t not in _JSON_TYPES}:
             raise ValueError(f"{self.name}: payload fields are JSON, not {odd}")
         if odd := {t for t in self.added.values() if t not in {*_JSON_TYPES, *_ARROW_TYPES}}:
@@ -173,13 +183,18 @@ class RawTable:
         return value
 
 
+REPLACED_BY_HINT = "x-tickerhouse-replaced-by"
+
+
 def raw_schema(source_name: str, tables: Iterable[RawTable] = ()) -> dlt.Schema:
     """The dlt schema of one source, its tables registered so the contract holds from the first
     load (dlt applies programmatic schema changes without the contract)."""
     schema = dlt.Schema(source_name, normalizers={"names": "sql_cs_v1"})
     for table in tables:
-        declared = new_table(table.name, write_disposition="merge",
+        declared = new_table(table.name, write_disposition=table.write_disposition,
                              columns=list(table.columns.values()))
+        if table.replaced_by:
+            declared[REPLACED_BY_HINT] = table.replaced_by  # type: ignore[literal-required]
         schema.update_table(normalize_table_identifiers(declared, schema.naming))
     return schema
 

@@ -80,10 +80,10 @@ def _index_raw(database: Database) -> None:
     """The index dlt does not make: by session (which dates are landed, what a load of a
     session replaces, and how dbt's staging reads a session).
 
-    No unique index on the bar key: a load replaces whole sessions in one transaction and an
-    answer's repeated bars are dropped before it (extract/polygon), so a key cannot land twice;
-    dbt quarantines duplicates should a vendor ever send some. Such an index would double the
-    cost of every load (docs/benchmarks.md)."""
+    No unique index on the bar key: a load replaces the sessions it carries (extract.landing)
+    and an answer's repeated bars are dropped before it (extract/polygon), so a key cannot land
+    twice; dbt quarantines duplicates should a vendor ever send some. Such an index would double
+    the cost of every load (docs/benchmarks.md)."""
     table = sql.Identifier(RAW_DATASET, GROUPED_DAILY_TABLE)
     with database.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("create index if not exists {} on {} (_session_date)").format(
@@ -92,19 +92,12 @@ def _index_raw(database: Database) -> None:
         for name in ("__merge_key", "__bar_key"):
             conn.execute(sql.SQL("drop index if exists {}").format(
                 sql.Identifier(RAW_DATASET, f"{GROUPED_DAILY_TABLE}{name}")))
-        # dlt's staging copy of a load is rebuilt from the load package whenever it is needed
-        # again, so it need not be crash-safe: unlogged, it costs no WAL (half of a load's).
-        staging = sql.Identifier(f"{RAW_DATASET}_staging", GROUPED_DAILY_TABLE)
-        logged = conn.execute("select relpersistence = 'p' from pg_class where oid = "
-                              "to_regclass(%s)", (staging.as_string(conn),)).fetchone()
-        if logged and logged[0]:
-            conn.execute(sql.SQL("alter table {} set unlogged").format(staging))
 
 
 # Grouped-daily sessions landed per dlt load: about two minutes of calls at the keys' rate,
 # within these bounds. An interrupted backfill loses at most one load's calls, and a rerun starts
-# after the last landed one; a fast key gets big loads, since each load has a fixed cost (staging
-# table, merge, dlt's bookkeeping) of about as much as landing 20,000 rows.
+# after the last landed one; a fast key gets big loads, since each load has a fixed cost (dlt's
+# bookkeeping, schema checks, connections).
 SESSIONS_PER_LOAD = (10, 50)
 
 

@@ -65,32 +65,20 @@ def replay(client: VendorClient, letters: Iterable[DeadLetter], dead_letters: De
             daily_ranges(client, items[RANGES_ENDPOINT], dead_letters))
 
 
-# A grouped-daily answer is the whole market's session, so a session fetched again replaces that
-# session's rows wholesale: the delete is an index lookup of a few dates, where a per-key delete
-# probes the merge key once per row (most of a backfill's load time), and rows arrive unique per
-# key (grouped_daily_arrow), so dlt's per-key dedup sort is skipped too.
-SESSION_REPLACING_MERGE = {
-    "disposition": "merge",
-    "strategy": "delete-insert",
-    "destination_scope": '"_session_date" IN (SELECT DISTINCT "_session_date" FROM {staging_table})',
-    "deduplicated": True,
-}
-
-
-# Parquet, loaded by ADBC's binary COPY: the whole market's bars are the bulk of every backfill,
-# and this path skips dlt's row-by-row csv normalisation (about 2.5x faster end to end; see
-# docs/benchmarks.md). The other tables keep csv: they carry JSON columns, which ADBC would land
-# as json instead of jsonb.
+# The bulk of every backfill, so the cheapest path there is: Arrow tables, written as parquet
+# and loaded by ADBC's binary COPY straight into raw (no row-by-row normalisation, no staging
+# table, no merge), a load replacing the sessions it carries (GROUPED_DAILY.replaced_by, done
+# by extract.landing). The other tables keep csv and merge: they carry JSON columns, which ADBC
+# would land as json instead of jsonb.
 @dlt.resource(name=GROUPED_DAILY.name, primary_key=GROUPED_DAILY.primary_key,
-              write_disposition=SESSION_REPLACING_MERGE, columns=GROUPED_DAILY.columns,
+              write_disposition=GROUPED_DAILY.write_disposition, columns=GROUPED_DAILY.columns,
               file_format="parquet")
 def grouped_daily(client: VendorClient, session_dates: list[dt.date]) -> Iterator[pa.Table]:
     """One request per session date; rows verbatim plus the request they came from.
 
     Dates are chosen by the caller from the NYSE calendar (a holiday would cost a call for an
     empty answer), so this resource has no cursor of its own: a date fetched again replaces
-    that session's rows (SESSION_REPLACING_MERGE), so a repeat is a no-op and a correction an
-    update.
+    that session's rows, so a repeat is a no-op and a correction an update.
     """
     for session_date in session_dates:
         path = GROUPED_DAILY_PATH.format(date=session_date.isoformat())

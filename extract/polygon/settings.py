@@ -14,8 +14,11 @@ _BAR_FIELDS = {"v": "double", "vw": "double", "o": "double", "c": "double", "h":
                "l": "double", "t": "bigint", "n": "bigint"}
 
 GROUPED_DAILY_PATH = "/v2/aggs/grouped/locale/us/market/stocks/{date}"
+# A grouped-daily answer is the whole market's session: a session fetched again replaces that
+# session's rows.
 GROUPED_DAILY = RawTable(VENDOR, "polygon_grouped_daily", primary_key=("T", "t"),
-                         fields={"T": "text", **_BAR_FIELDS}, added={"_session_date": "date"})
+                         fields={"T": "text", **_BAR_FIELDS}, added={"_session_date": "date"},
+                         replaced_by="_session_date")
 GROUPED_DAILY_TABLE = GROUPED_DAILY.name
 GROUPED_DAILY_KEY = GROUPED_DAILY.primary_key
 

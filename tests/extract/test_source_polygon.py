@@ -8,10 +8,11 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
+import pyarrow.parquet as pq
 import requests
 from psycopg import sql
 
-from extract.landing import land
+from extract.landing import land, raw_pipeline
 from extract.polygon import polygon, ranges, reference, replay
 from extract.resilience import CircuitBreaker
 from tests.extract.support import query
@@ -87,6 +88,33 @@ def test_a_session_fetched_again_replaces_that_session_and_only_it(client, wareh
     assert query(warehouse, bars) == as_sent  # the 5th as sent, nothing else
     assert query(warehouse, "select distinct _dlt_load_id from raw.polygon_grouped_daily "
                  "where _session_date = '2024-01-04'") == kept_load  # the 4th untouched
+
+
+def test_a_load_that_died_after_its_copy_is_loaded_again_once(client, warehouse, tmp_path):
+    """The window dlt cannot close alone: the COPY into raw committed, the process died before
+    dlt recorded the load, so the package is still pending. The rerun must not land it twice."""
+    days = [dt.date(2024, 1, 4), dt.date(2024, 1, 5)]
+    land(warehouse, polygon(client, days[:1]), tmp_path)  # the table exists, one session in
+    pipeline = raw_pipeline(warehouse, "polygon", tmp_path)
+    pipeline.extract(polygon(client, days[1:]))
+    pipeline.normalize()
+    (load_id,) = pipeline.list_normalized_load_packages()
+    (job,) = pipeline.get_load_package_info(load_id).jobs["new_jobs"]
+    bars = pq.read_table(job.file_path)
+    with warehouse.connect() as conn, conn.cursor().copy(  # what the dead run's COPY committed
+            sql.SQL("copy raw.polygon_grouped_daily ({}) from stdin").format(
+                sql.SQL(", ").join(map(sql.Identifier, bars.column_names)))) as copy:
+        for row in bars.to_pylist():
+            copy.write_row(list(row.values()))
+    assert count(warehouse, "polygon_grouped_daily") == 2 * N_TICKERS
+
+    rerun = land(warehouse, polygon(client, []), tmp_path)  # loads the pending package first
+
+    assert rerun.rows == {}
+    assert query(warehouse, 'select count(*), count(distinct ("T", t)), count(distinct '
+                 "_dlt_load_id) from raw.polygon_grouped_daily where _session_date = %s",
+                 days[1]) == [(N_TICKERS, N_TICKERS, 1)]
+    assert pipeline.list_normalized_load_packages() == []
 
 
 def test_tickers_follow_the_cursor_to_every_ticker_once(emu, client, warehouse, tmp_path):
