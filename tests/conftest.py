@@ -89,14 +89,19 @@ def redis_url() -> str:
     client.flushdb()
 
 
-@pytest.fixture()
-def redis_client(redis_url):
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    # Leave the claim so the db number stays ours until the run ends.
+def clear_redis(url: str) -> None:
+    """Every key of the run's Redis db but the claim, which keeps the db number ours until the
+    run ends. For tests that let the product write there (the cache) to leave it clean."""
+    client = redis.Redis.from_url(url)
     for key in client.scan_iter():
         if key != _CLAIM_KEY.encode():
             client.delete(key)
+
+
+@pytest.fixture()
+def redis_client(redis_url):
+    yield redis.Redis.from_url(redis_url)
+    clear_redis(redis_url)
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from emulator import Emulator, EmulatorConfig
+from tests.conftest import clear_redis
 from tests.orchestration.conftest import DAGS_FOLDER, environment
 
 pytestmark = pytest.mark.slow
@@ -48,6 +49,7 @@ def tickerhouse_env(warehouse, redis_url, tmp_path_factory):
     with environment(values):
         yield values
     os.environ.update(saved)
+    clear_redis(redis_url)  # the cache the runs wrote
 
 
 @pytest.fixture(scope="module")

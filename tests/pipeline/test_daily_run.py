@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from orchestration.pipeline import run_daily
+from tests.conftest import clear_redis
 from tickerhouse.settings import PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.slow
@@ -40,10 +41,12 @@ def settings(tmp_path_factory, redis_url):
 
 
 @pytest.fixture(scope="module")
-def first_run(settings, warehouse, tmp_path_factory):
+def first_run(settings, warehouse, redis_url, tmp_path_factory):
+    clear_redis(redis_url)  # the cache tests below count every key
     target = tmp_path_factory.mktemp("dbt_target")
     summary = run_daily(settings, TRADE_DATE, "emulator", database=warehouse, dbt_target_path=target)
-    return summary
+    yield summary
+    clear_redis(redis_url)
 
 
 def table_counts(warehouse) -> dict[str, object]:
