@@ -10,12 +10,12 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export RUNTIME__DLTHUB_TELEMETRY := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: run test test-fast test-slow install bench lint clean airflow
+.PHONY: run test test-fast test-slow install bench lint clean chromium airflow
 
 run: $(STAMP)  ## the daily pipeline end to end on the bundled emulator (or your keys)
 	$(BIN)/tickerhouse run
 
-test: $(STAMP)  ## every test: fast ones first, then the heavier end-to-end cases
+test: $(STAMP) chromium  ## every test: fast ones first, then the heavier end-to-end cases
 	$(PYTEST) -m "not slow" -q
 	$(PYTEST) -m slow -q; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
@@ -29,6 +29,12 @@ bench: $(STAMP)  ## benchmarks; results in docs/benchmarks.md
 	for script in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$script .py) || exit 1; done
 
 install: $(STAMP)
+
+# The report's test renders the page in Debian's headless chromium; without one (and no way to
+# install it) that test skips and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+		&& apt-get install -y -q chromium >/dev/null 2>&1; } || echo "chromium not installed: the report's browser test will skip"
 
 # The venv is reused while pyproject.toml and the set of top-level packages are unchanged (an
 # editable install maps the packages it saw). torch goes first, pinned: that takes the CPU
