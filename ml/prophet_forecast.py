@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml import schema
 from ml.features import HORIZON, sessions_back, target_date
 from tickerhouse.database import Database
 
@@ -94,13 +95,9 @@ def forecast_top(database: Database, as_of: dt.date, *, budget_seconds: float, m
         return ProphetResult(0, seconds, 0.0, 0)
     version = f"{prophet.__version__}-w{HISTORY_SESSIONS}"
     run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{MODEL_NAME}/{version}/{as_of}"))
-    with database.connect() as conn:
-        conn.execute(
-            "insert into ml.model_runs (run_id, model_name, model_version, as_of_date, trained_from, "
-            "trained_through, training_rows, params, coefficients) values "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, '{}') on conflict (run_id) do nothing",
-            (run_id, MODEL_NAME, version, as_of, sessions_back(as_of, HISTORY_SESSIONS), as_of,
-             len(bars), f'{{"interval_width": {INTERVAL_WIDTH}}}'))
+    schema.record_model_run(database, run_id, MODEL_NAME, version, as_of,
+                            sessions_back(as_of, HISTORY_SESSIONS), as_of, len(bars),
+                            {"interval_width": INTERVAL_WIDTH})
     frame = pd.DataFrame(out).assign(direction_probability=np.nan, served_by=MODEL_NAME, ab_arm=None,
                                      model_name=MODEL_NAME, model_version=version, run_id=run_id)
     written = _write_predictions(database, frame, as_of)

@@ -3,6 +3,9 @@ ml/baseline.py creates; the columns added here extend ml.predictions for every m
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from tickerhouse.database import Database
 
 DDL = """
@@ -75,3 +78,17 @@ def ensure_tables(database: Database) -> None:
     ensure_baseline_tables(database)
     with database.connect(autocommit=True) as conn:
         conn.execute(DDL)
+
+
+def record_model_run(database: Database, run_id: str, model_name: str, model_version: str,
+                     as_of: dt.date, trained_from: dt.date, trained_through: dt.date,
+                     training_rows: int, params: dict) -> None:
+    """The run's row in ml.model_runs, which ml.predictions.run_id references; run ids are
+    deterministic, so a rerun keeps the row it made the first time."""
+    with database.connect() as conn:
+        conn.execute(
+            "insert into ml.model_runs (run_id, model_name, model_version, as_of_date, "
+            "trained_from, trained_through, training_rows, params, coefficients) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, '{}') on conflict (run_id) do nothing",
+            (run_id, model_name, model_version, as_of, trained_from, trained_through,
+             training_rows, json.dumps(params, default=str)))

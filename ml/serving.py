@@ -155,12 +155,8 @@ def _active_tickers(database: Database) -> set[str] | None:
 def _baseline_run(database: Database, served: Served, as_of: dt.date, latest: pd.DataFrame) -> str:
     """A deterministic ml.model_runs row for a baseline (it has no training run)."""
     run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{served.model.name}/{served.version}/{as_of}"))
-    with database.connect() as conn:
-        conn.execute(
-            "insert into ml.model_runs (run_id, model_name, model_version, as_of_date, trained_from, "
-            "trained_through, training_rows, params, coefficients) values "
-            "(%s, %s, %s, %s, %s, %s, 0, '{}', '{}') on conflict (run_id) do nothing",
-            (run_id, served.model.name, served.version, as_of, as_of, as_of))
+    schema.record_model_run(database, run_id, served.model.name, served.version, as_of, as_of, as_of,
+                            0, {})
     return run_id
 
 

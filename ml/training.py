@@ -10,7 +10,6 @@ whole window, logs them to MLflow and registers them with their aliases.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 import uuid
@@ -159,14 +158,9 @@ def train(database: Database, as_of: dt.date, artifact_root, config: TrainConfig
 
 def _record_run(database: Database, run_id: str, model, version: str, as_of: dt.date,
                 labelled: pd.DataFrame, params: dict) -> None:
-    """The run in ml.model_runs, which ml.predictions.run_id references."""
-    with database.connect() as conn:
-        conn.execute(
-            "insert into ml.model_runs (run_id, model_name, model_version, as_of_date, "
-            "trained_from, trained_through, training_rows, params, coefficients) "
-            "values (%s, %s, %s, %s, %s, %s, %s, %s, '{}') on conflict (run_id) do nothing",
-            (run_id, model.name, version, as_of, labelled["trade_date"].min(),
-             labelled["trade_date"].max(), len(labelled), json.dumps(params, default=str)))
+    schema.record_model_run(database, run_id, model.name, version, as_of,
+                            labelled["trade_date"].min(), labelled["trade_date"].max(),
+                            len(labelled), params)
 
 
 def _write_report(database: Database, result: TrainResult, labelled: pd.DataFrame) -> None:
