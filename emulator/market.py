@@ -61,7 +61,7 @@ class Market:
         self.lock = threading.RLock()
         u = universe
         self.checkpoints: dict[int, tuple[np.ndarray, ...]] = {
-            0: (u.price0[0].copy(), u.idio[0] ** 2, np.zeros(self.n), np.zeros(self.n))
+            0: (u.price0[0].copy(), u.idio[0] ** 2, *(np.zeros(self.n) for _ in range(4)))
         }
         self._factor_blocks: list[np.ndarray] = []
         self._factor_h = F_VAR.copy()
@@ -142,7 +142,8 @@ class Market:
         gstart = gen_start[0].copy()
 
         fb = self.factor_block(b)
-        price, h, tone_p, news_p = (x.copy() for x in state)
+        # tone and news count of the previous session (p) and the one before it (pp)
+        price, h, tone_p, news_p, tone_pp, news_pp = (x.copy() for x in state)
         rec = np.empty((9, L, n))  # base, close, pc, sig, ret, tone, news, shares, trade
         turnover_rec = np.empty((L, n))
         planted = self.planted
@@ -156,15 +157,17 @@ class Market:
                 gstart[idx] = ts[j]
                 price = np.where(sm, attrs[7], price)
                 h = np.where(sm, attrs[3] * attrs[3], h)
-                tone_p = np.where(sm, 0.0, tone_p)
-                news_p = np.where(sm, 0.0, news_p)
+                tone_p, tone_pp = np.where(sm, 0.0, tone_p), np.where(sm, 0.0, tone_pp)
+                news_p, news_pp = np.where(sm, 0.0, news_p), np.where(sm, 0.0, news_pp)
             mu, beta, gamma, idio, sector, lam, tot_vol, _, dy, phase, shares, turnover, trade = attrs
             t = ts[j]
             sig = np.sqrt(h)
             shock = sig * eps[j]
             r = mu + beta * fb[0, j] + gamma * fb[1 + sector, j] + shock
             if planted:
-                r = r + planted * idio * tone_p * (news_p > 0)
+                # News of session t is published after t's close; the first close-to-close
+                # return a trader who read it by a close can still earn is t+2's.
+                r = r + planted * idio * tone_pp * (news_pp > 0)
             r = np.clip(r, -0.8, 1.5)
             divq = np.where((dy > 0) & ((t - phase) % 63 == 0) & (t > gstart), dy * 0.25, 0.0)
             pc = price / split_k[j]
@@ -184,10 +187,10 @@ class Market:
             rec[5, j], rec[6, j], rec[7, j], rec[8, j] = tone, cnt, shares, trade
             turnover_rec[j] = turnover
             h = idio * idio * (1.0 - GARCH_A - GARCH_B) + GARCH_A * shock * shock + GARCH_B * h
-            price, tone_p, news_p = close, tone, cnt
+            price, tone_pp, news_pp, tone_p, news_p = close, tone_p, news_p, tone, cnt
 
         if not full:
-            return None, (price, h, tone_p, news_p)
+            return None, (price, h, tone_p, news_p, tone_pp, news_pp)
         base_rec, close_rec, pc_rec, sig_rec, ret_rec, tone_rec, news_rec, shares_rec, trade_rec = rec
         share_mult = np.ones((L, n))
         for e in range(MAX_SPLITS):
@@ -226,7 +229,7 @@ class Market:
         out[F_RET], out[F_TONE], out[F_NEWS] = ret_rec, tone_rec, news_rec
         out[F_GEN] = gens
         out[F_MISS] = (stream(S_MISS) < 0.004).T.copy()
-        return out, (price, h, tone_p, news_p)
+        return out, (price, h, tone_p, news_p, tone_pp, news_pp)
 
     # -- caches ---------------------------------------------------------------------------------
     def _ensure_checkpoint(self, b: int) -> None:

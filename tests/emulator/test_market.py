@@ -128,22 +128,24 @@ def test_news_tone_follows_returns_and_labels_are_served(client, churn_app):
     assert np.corrcoef(*zip(*scored, strict=True))[0, 1] > 0.3
 
 
-def test_planted_signal_makes_yesterdays_tone_lead_todays_return():
-    def lead_corr(strength: float) -> float:
+def test_planted_signal_makes_a_sessions_news_tone_lead_the_return_two_sessions_later():
+    """News of session t is out after t's close: the planted signal leans t+2's return, the
+    first one a close-to-close trader can earn; t+1's return stays independent of it."""
+
+    def lead_corr(strength: float, lag: int) -> float:
         app = App(
             EmulatorConfig(
                 seed=4, n_tickers=200, as_of=AS_OF, market_start=dt.date(2022, 1, 3), planted_signal=strength
             )
         )
+        rows = [app.market.row(t) for t in range(app.latest_session())]
         xs, ys = [], []
-        prev = app.market.row(0)
-        for t in range(1, app.latest_session()):
-            row = app.market.row(t)
-            ok = (prev[F_NEWS] > 0) & (prev[F_GEN] == row[F_GEN])
-            xs += prev[F_TONE][ok].tolist()
-            ys += (row[F_RET][ok] / np.std(row[F_RET])).tolist()
-            prev = row
+        for news, later in zip(rows, rows[lag:], strict=False):
+            ok = (news[F_NEWS] > 0) & (news[F_GEN] == later[F_GEN])
+            xs += news[F_TONE][ok].tolist()
+            ys += (later[F_RET][ok] / np.std(later[F_RET])).tolist()
         return float(np.corrcoef(xs, ys)[0, 1])
 
-    assert abs(lead_corr(0.0)) < 0.05
-    assert lead_corr(0.5) > 0.1
+    assert abs(lead_corr(0.0, 2)) < 0.05
+    assert lead_corr(0.5, 2) > 0.1
+    assert abs(lead_corr(0.5, 1)) < 0.05
