@@ -171,6 +171,20 @@ def _hgb(params: dict, seed: int, max_iter: int):
                                          random_state=seed, **params)
 
 
+def _fit_hgb(params: dict, config: GBMConfig, rows: pd.DataFrame):
+    """A regressor of `params` fitted on `rows` (winsorized target). A feature with no value at
+    all in `rows` (no news or fundamentals landed yet) is fitted as a constant: scikit-learn
+    cannot bin an empty column, and a constant is never split on, so it predicts the same
+    whatever the column holds later."""
+    x = rows[list(FEATURE_COLUMNS)].to_numpy(dtype=float)
+    x[:, np.isnan(x).all(axis=0)] = 0.0
+    return _hgb(params, config.seed, config.max_iter).fit(x, _winsorize(rows["target"].to_numpy()))
+
+
+def _predict_hgb(model, rows: pd.DataFrame) -> np.ndarray:
+    return model.predict(rows[list(FEATURE_COLUMNS)].to_numpy(dtype=float))
+
+
 def fit_gbm(train: pd.DataFrame, config: GBMConfig, horizon: int = HORIZON) -> GlobalGBM:
     """Randomized search over SEARCH_SPACE scored by mean daily rank IC on walk-forward splits
     inside `train` only, then a fit of the best parameters on all of `train`."""
@@ -194,9 +208,7 @@ def fit_gbm(train: pd.DataFrame, config: GBMConfig, horizon: int = HORIZON) -> G
             for split in inner:
                 fit_rows = search_rows[search_rows["trade_date"].isin(set(split.train_dates))]
                 test_rows = search_rows[search_rows["trade_date"].isin(set(split.test_dates))]
-                model = _hgb(params, config.seed, config.max_iter).fit(
-                    fit_rows[list(FEATURE_COLUMNS)].to_numpy(), _winsorize(fit_rows["target"].to_numpy()))
-                predicted = model.predict(test_rows[list(FEATURE_COLUMNS)].to_numpy())
+                predicted = _predict_hgb(_fit_hgb(params, config, fit_rows), test_rows)
                 fold_ic.append(daily_rank_ic(test_rows["trade_date"], predicted,
                                              test_rows["target"]).mean())
             scores.append(float(np.nanmean(fold_ic)))
@@ -208,15 +220,11 @@ def fit_gbm(train: pd.DataFrame, config: GBMConfig, horizon: int = HORIZON) -> G
         split = inner[-1]
         fit_rows = search_rows[search_rows["trade_date"].isin(set(split.train_dates))]
         test_rows = search_rows[search_rows["trade_date"].isin(set(split.test_dates))]
-        model = _hgb(best, config.seed, config.max_iter).fit(
-            fit_rows[list(FEATURE_COLUMNS)].to_numpy(), _winsorize(fit_rows["target"].to_numpy()))
-        predicted = model.predict(test_rows[list(FEATURE_COLUMNS)].to_numpy())
+        predicted = _predict_hgb(_fit_hgb(best, config, fit_rows), test_rows)
         residuals = (test_rows["target"].to_numpy() - predicted) / period_vol(test_rows)
-    x = train[list(FEATURE_COLUMNS)].to_numpy()
-    y = train["target"].to_numpy()
-    regressor = _hgb(best, config.seed, config.max_iter).fit(x, _winsorize(y))
+    regressor = _fit_hgb(best, config, train)
     if residuals is None or len(residuals) < 50:
-        residuals = (y - regressor.predict(x)) / period_vol(train)
+        residuals = (train["target"].to_numpy() - _predict_hgb(regressor, train)) / period_vol(train)
     quantiles = tuple(float(q) for q in np.nanquantile(residuals, INTERVAL_QUANTILES))
     return GlobalGBM(params=dict(best), regressor=regressor,
                      residual_quantiles=quantiles, reference=reference_bins(train),
