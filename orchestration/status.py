@@ -432,10 +432,22 @@ def _check_models(conn, status: Status) -> None:
     latest = conn.execute("select max(as_of_date) from ml.predictions").fetchone()[0]
     if latest is None:
         return
+    # Rows without an arm come from the bootstrap baseline (ml/baseline.py), which predicts
+    # until `ml train` registers a champion: no fallback, a model not trained yet.
     status.served_by = dict(conn.execute(
+        "select coalesce(served_by, model_name), count(*) from ml.predictions "
+        "where as_of_date = %s group by 1 order by 2 desc", (latest,)).fetchall())
+    bootstrap = conn.execute(
+        "select count(*) from ml.predictions where as_of_date = %s and served_by is null",
+        (latest,)).fetchone()[0]
+    if bootstrap:
+        status.flag(WARN, "models", f"predictions for {latest} come from the bootstrap baseline "
+                                    f"({bootstrap:,}): no champion is registered yet, train one "
+                                    f"with `tickerhouse ml train --date {latest}`")
+    fallback = {arm: n for arm, n in conn.execute(
         "select served_by, count(*) from ml.predictions where as_of_date = %s "
-        "group by served_by order by 2 desc", (latest,)).fetchall())
-    fallback = {arm: n for arm, n in status.served_by.items() if arm not in SERVING_ARMS}
+        "and served_by is not null group by 1 order by 2 desc", (latest,)).fetchall()
+        if arm not in SERVING_ARMS}
     if fallback:
         status.flag(WARN, "models", f"predictions for {latest} partly served by the fallback "
                                     "chain (" + ", ".join(f"{arm} {n:,}" for arm, n in

@@ -147,3 +147,17 @@ def test_model_fallback_is_a_warning_naming_the_arm(warehouse, capsys):
     assert (f"predictions for {sessions[-1]} partly served by the fallback chain "
             "(previous_champion 2)") in out
     assert "latest predictions served by: champion 3, previous_champion 2" in out
+    assert "bootstrap baseline" not in out
+
+
+def test_predictions_of_the_bootstrap_baseline_ask_for_a_trained_model(warehouse, capsys):
+    sessions = healthy_warehouse(warehouse, extras=True)
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute("alter table ml.predictions add column served_by text")
+        model = conn.execute("select min(model_name) from ml.predictions").fetchone()[0]
+    code, out = status(capsys)
+    assert code == 0, out
+    assert (f"predictions for {sessions[-1]} come from the bootstrap baseline (5): no champion "
+            f"is registered yet, train one with `tickerhouse ml train --date {sessions[-1]}`") in out
+    assert f"latest predictions served by: {model} 5" in out
+    assert "fallback chain" not in out
