@@ -45,26 +45,56 @@ def priority(database: Database, as_of: dt.date, watchlist: list[str]) -> list[s
     return [t for t in watchlist if t in listed] + [t for t in ranked if t not in set(watchlist)]
 
 
-def forecast_one(closes: pd.Series, future_dates: list[dt.date]) -> tuple[float, float, float]:
-    """(yhat, lower, upper) of the close on the last of `future_dates`, from a log-price fit."""
+def fit_log_price(closes: pd.Series):
+    """Prophet fitted on the log closes (indexed by date): trend only, interval sampled."""
     from prophet import Prophet
 
+    for name in ("cmdstanpy", "prophet"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     frame = pd.DataFrame({"ds": pd.to_datetime(closes.index), "y": np.log(closes.to_numpy())})
     model = Prophet(interval_width=INTERVAL_WIDTH, daily_seasonality=False,
                     weekly_seasonality=False, yearly_seasonality=False, uncertainty_samples=200)
-    model.fit(frame)
+    return model.fit(frame)
+
+
+def forecast_one(closes: pd.Series, future_dates: list[dt.date]) -> tuple[float, float, float]:
+    """(yhat, lower, upper) of the log close on the last of `future_dates`."""
+    model = fit_log_price(closes)
     np.random.seed(0)  # the interval is sampled: seeded so a rerun writes the same numbers
     forecast = model.predict(pd.DataFrame({"ds": pd.to_datetime(future_dates)})).iloc[-1]
     return forecast["yhat"], forecast["yhat_lower"], forecast["yhat_upper"]
 
 
+def backtest_predictions(train: pd.DataFrame, test: pd.DataFrame, n_tickers: int) -> pd.Series:
+    """Prophet's predicted log return over HORIZON for the `test` rows of the `n_tickers` most
+    traded tickers (by 20-day dollar volume on the last training day), indexed like `test`.
+
+    One fit per ticker on its training closes (the last HISTORY_SESSIONS), as a weekly refit
+    would: each test day's prediction is the fitted log price at its target date minus that
+    day's log close, both known by the day's close. Prophet costs ~80 ms a fit, so a fold of
+    the backtest covers a few dozen tickers, not the universe."""
+    last = train[train["trade_date"] == train["trade_date"].max()]
+    tickers = last.nlargest(n_tickers, "log_dollar_volume_20d")["ticker"]
+    targets = {d: target_date(d, HORIZON) for d in test["trade_date"].unique()}
+    parts = []
+    for ticker in tickers:
+        closes = (train.loc[train["ticker"] == ticker, ["trade_date", "close"]]
+                  .sort_values("trade_date").set_index("trade_date")["close"]
+                  .tail(HISTORY_SESSIONS))
+        rows = test[test["ticker"] == ticker]
+        if len(closes) < 30 or rows.empty:
+            continue
+        future = pd.to_datetime(rows["trade_date"].map(targets))
+        fitted = fit_log_price(closes).predict(pd.DataFrame({"ds": future}))["yhat"].to_numpy()
+        parts.append(pd.Series(fitted - np.log(rows["close"].to_numpy()), index=rows.index))
+    return pd.concat(parts) if parts else pd.Series(dtype=float)
+
+
 def forecast_top(database: Database, as_of: dt.date, *, budget_seconds: float, max_tickers: int,
                  watchlist: list[str] | None = None) -> ProphetResult:
-    from ml.serving import _write_predictions
-
-    for name in ("cmdstanpy", "prophet"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     import prophet
+
+    from ml.serving import _write_predictions
 
     order = priority(database, as_of, watchlist or [])[:max_tickers]
     if not order:

@@ -1,10 +1,11 @@
 """Training with an honest walk-forward backtest, then registration.
 
 `train` loads the window of features ending at `as_of` (targets only where realised by then),
-evaluates the global gradient-boosting model, the sequence model and the baselines on the same
-expanding walk-forward splits (gap = horizon; hyperparameters searched inside each training
-window only), writes the backtest report to ml.backtest_reports, fits the final models on the
-whole window, logs them to MLflow and registers them with their aliases.
+evaluates the global gradient-boosting model, the sequence model, Prophet (on the most traded
+tickers only: it fits per ticker) and the baselines on the same expanding walk-forward splits
+(gap = horizon; hyperparameters searched inside each training window only), writes the
+backtest report to ml.backtest_reports, fits the final models on the whole window, logs them
+to MLflow and registers them with their aliases.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from ml import schema
 from ml.evaluation import metrics, walk_forward_splits
 from ml.features import FEATURE_VERSION, HORIZON, load_frame, sessions_back
 from ml.models import BASELINES, GBMConfig, SeqConfig, baseline_predictions, fit_gbm, fit_sequence
+from ml.prophet_forecast import MODEL_NAME as PROPHET_MODEL
+from ml.prophet_forecast import backtest_predictions
 from tickerhouse.database import Database
 from tickerhouse.errors import UserError
 
@@ -35,6 +38,9 @@ class TrainConfig:
     test_sessions: int = 20
     min_train_sessions: int = 60
     train_sequence: bool = True
+    # Prophet is backtested on this many of the most traded tickers per fold (0: not at all);
+    # it forecasts per ticker (~80 ms a fit), so not on the whole universe.
+    prophet_tickers: int = 30
     gbm: GBMConfig = field(default_factory=GBMConfig)
     seq: SeqConfig = field(default_factory=SeqConfig)
 
@@ -79,6 +85,13 @@ def backtest(frame: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame, pd
             history = frame[frame["trade_date"] <= max(test_dates)]
             outputs.append(pd.DataFrame({**fold, "model": seq.name,
                                          "prediction": seq.predict_on(history, test)}))
+        if config.prophet_tickers:
+            predicted = backtest_predictions(train, test, config.prophet_tickers)
+            rows = test.loc[predicted.index]
+            outputs.append(pd.DataFrame({"fold": number, "ticker": rows["ticker"],
+                                         "trade_date": rows["trade_date"],
+                                         "target": rows["target"], "model": PROPHET_MODEL,
+                                         "prediction": predicted}))
         for name in BASELINES:
             outputs.append(pd.DataFrame({**fold, "model": f"baseline_{name}",
                                          "prediction": baseline_predictions(name, test)}))

@@ -24,7 +24,8 @@ SESSIONS = 160
 AS_OF = calendar.sessions_before(THROUGH, 10)[0]  # ten sessions of "later" rows after it
 TINY = TrainConfig(history_sessions=150, n_folds=2, test_sessions=10, min_train_sessions=40,
                    gbm=GBMConfig(search_iter=2, inner_folds=1, inner_test_sessions=10, max_iter=40),
-                   seq=SeqConfig(window=20, hidden=4, epochs=1, max_samples=1500))
+                   seq=SeqConfig(window=20, hidden=4, epochs=1, max_samples=1500),
+                   prophet_tickers=3)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -76,8 +77,10 @@ def test_training_registers_champion_and_challenger_and_reports_beside_baselines
     assert trained.versions == {"gbm_global": trained.aliases["champion"],
                                 "seq_gru": trained.aliases["challenger"]}
     report = ml_jobs.report(warehouse)
-    assert set(report["model_name"]) == {"gbm_global", "seq_gru", "baseline_zero",
+    assert set(report["model_name"]) == {"gbm_global", "seq_gru", "prophet", "baseline_zero",
                                          "baseline_momentum", "baseline_sector_mean"}
+    # Prophet on the 3 most traded tickers only, not registered (it fits per ticker daily)
+    assert report.set_index("model_name").loc["prophet", "predictions"] == 3 * 20
     assert (report["folds"] == 2).all() and (report["test_days"] == 20).all()
     assert report.loc[report["model_name"] == "gbm_global", "mlflow_run_id"].notna().all()
     with warehouse.connect() as conn:
@@ -309,8 +312,8 @@ def test_cli_report_shows_models_beside_baselines(trained, warehouse, monkeypatc
     monkeypatch.setenv("TICKERHOUSE_DATABASE_URL", warehouse.url())
     result = CliRunner().invoke(app, ["ml", "report"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for name in ("gbm_global", "baseline_zero", "baseline_momentum", "baseline_sector_mean",
-                 "IC t-stat", "IC hit rate", "MAE"):
+    for name in ("gbm_global", "prophet", "baseline_zero", "baseline_momentum",
+                 "baseline_sector_mean", "IC t-stat", "IC hit rate", "MAE"):
         assert name in result.output
     bad = CliRunner().invoke(app, ["ml", "predict", "--date", "2024-06-15"])
     assert bad.exit_code != 0 and "not an NYSE session" in str(bad.exception)  # main() prints one line
