@@ -26,11 +26,23 @@ def _registry(database: Database, settings: Settings | None = None):
     return Registry(database, artifact_root(settings) if settings is not None else None)
 
 
+def train_config(settings: Settings):
+    """The training run the settings ask for (TICKERHOUSE_ML_…: folds, search, models)."""
+    from ml.models import GBMConfig
+    from ml.training import TrainConfig
+
+    return TrainConfig(n_folds=settings.ml_backtest_folds,
+                       train_sequence=settings.ml_train_sequence,
+                       prophet_tickers=settings.ml_prophet_backtest_tickers,
+                       gbm=GBMConfig(search_iter=settings.ml_search_candidates))
+
+
 def train(settings: Settings, database: Database, as_of: dt.date, config=None, *,
           reason: str = "manual"):
     from ml.training import train as train_models
 
-    return train_models(database, as_of, artifact_root(settings), config, reason=reason)
+    return train_models(database, as_of, artifact_root(settings), config or train_config(settings),
+                        reason=reason)
 
 
 @dataclass

@@ -134,6 +134,16 @@ class Settings(BaseSettings):
         default=20, ge=1, description="Days of realised returns before the A/B test may promote.")
     ml_ab_min_tstat: float = Field(
         default=2.0, gt=0, description="t-statistic the challenger's IC lead needs for promotion.")
+    ml_backtest_folds: int = Field(
+        default=4, ge=1, description="Walk-forward folds of the backtest each training runs.")
+    ml_search_candidates: int = Field(
+        default=6, ge=1, description="Hyperparameter sets the global model's randomized search "
+                                     "tries (inside each training window).")
+    ml_train_sequence: bool = Field(
+        default=True, description="Backtest and register the PyTorch sequence challenger.")
+    ml_prophet_backtest_tickers: int = Field(
+        default=30, ge=0, description="Most traded tickers Prophet is backtested on per fold "
+                                      "(0: Prophet not in the backtest).")
     ml_prophet_budget_seconds: float = Field(
         default=60.0, ge=0, description="Time the daily Prophet forecasts may take (0: none).")
     ml_prophet_max_tickers: int = Field(

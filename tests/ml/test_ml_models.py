@@ -53,3 +53,16 @@ def test_backtest_runs_every_model_on_a_young_warehouse():
     # Prophet: the 3 most traded tickers of each fold's last training day, every test day
     assert report.loc["prophet", "predictions"] == 3 * 20
     assert np.isfinite(report.loc["prophet", ["ic_mean", "mae", "direction_accuracy"]]).all()
+
+
+def test_a_training_run_is_sized_by_the_settings():
+    from orchestration.ml_jobs import train_config
+    from tickerhouse.settings import load_settings
+
+    config = train_config(load_settings(ml_backtest_folds=2, ml_search_candidates=3,
+                                        ml_train_sequence=False, ml_prophet_backtest_tickers=0))
+    assert (config.n_folds, config.gbm.search_iter, config.train_sequence,
+            config.prophet_tickers) == (2, 3, False, 0)
+    default = train_config(load_settings())
+    assert (default.n_folds, default.gbm.search_iter, default.train_sequence,
+            default.prophet_tickers) == (4, 6, True, 30)
