@@ -112,17 +112,21 @@ def setup(settings: Settings) -> SetupReport:
     return SetupReport(specs, list(connections), {PAUSED_VENDORS_VARIABLE: value})
 
 
-def local_environment(settings: Settings, *, port: int = 8080,
-                      home: Path | None = None) -> dict[str, str]:
+def local_environment(settings: Settings, *, port: int = 8080, home: Path | None = None,
+                      metadata_url: str | None = None) -> dict[str, str]:
     """The environment of a local Airflow (standalone, LocalExecutor, metadata in Postgres):
-    its home in the state folder, the project's DAGs, and nothing phoning home."""
+    its home in the state folder, the project's DAGs, and nothing phoning home. The metadata
+    database is `tickerhouse_airflow` beside the warehouse (created when missing) unless
+    `metadata_url` (an SQLAlchemy URL) names another."""
     from tickerhouse.database import ensure_database, resolve_database
 
     home = home or settings.state_dir / "airflow"
-    metadata = resolve_database(settings).with_database(METADATA_DATABASE)
-    ensure_database(metadata)
-    # SQLAlchemy wants its driver named.
-    sqlalchemy_url = metadata.url().replace("postgresql://", "postgresql+psycopg2://", 1)
+    sqlalchemy_url = metadata_url
+    if sqlalchemy_url is None:
+        metadata = resolve_database(settings).with_database(METADATA_DATABASE)
+        ensure_database(metadata)
+        # SQLAlchemy wants its driver named.
+        sqlalchemy_url = metadata.url().replace("postgresql://", "postgresql+psycopg2://", 1)
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),

@@ -76,7 +76,8 @@ def start(
     port: Annotated[int, typer.Option(help="Port of the Airflow UI and API.")] = 8080,
 ) -> None:
     """Start a local Airflow (standalone, LocalExecutor, metadata in Postgres): register the
-    pools and connections, unpause the DAGs, print the UI address and login. Ctrl-C stops it."""
+    pools and connections, unpause the DAGs, print the UI address and login. Ctrl-C stops it.
+    An AIRFLOW_HOME or AIRFLOW__DATABASE__SQL_ALCHEMY_CONN set in the environment is kept."""
     from orchestration.airflow_setup import local_environment
     from orchestration.airflow_setup import setup as setup_airflow
     from tickerhouse.settings import load_settings
@@ -84,7 +85,10 @@ def start(
     if port in (8793, 8794):  # Airflow's own log servers (worker, triggerer) listen there
         raise UserError(f"port {port} is taken by Airflow's log servers: pick another --port")
     settings = load_settings()
-    env = local_environment(settings, port=port)
+    configured_home = os.environ.get("AIRFLOW_HOME")
+    env = local_environment(
+        settings, port=port, home=Path(configured_home) if configured_home else None,
+        metadata_url=os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or None)
     os.environ.update(env)
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)

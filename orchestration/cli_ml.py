@@ -43,9 +43,11 @@ def print_report(frame) -> None:
     table = Table(title=f"Backtest as of {first['as_of_date']} (features {first['feature_version']}, "
                         f"{first['data_from']}..{first['data_through']}, {first['folds']} folds, "
                         f"{first['test_days']} test days)")
-    for column in ("model", "direction acc.", "IC mean", "IC t-stat", "IC hit rate", "MAE",
-                   "predictions"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    for column in ("model", "dir. acc.", "IC mean", "IC t-stat", "IC hit rate", "MAE", "rows"):
+        if column == "model":  # never shortened: on a narrow terminal the numbers wrap instead
+            table.add_column(column, no_wrap=True, min_width=len("baseline_sector_mean"))
+        else:
+            table.add_column(column, justify="right")
     for row in frame.itertuples(index=False):
         table.add_row(row.model_name, _number(row.direction_accuracy, 3), _number(row.ic_mean),
                       _number(row.ic_tstat, 2), _number(row.ic_hit_rate, 3), _number(row.mae),
