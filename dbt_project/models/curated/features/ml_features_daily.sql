@@ -11,6 +11,7 @@
             {'columns': ['merged_at', 'trade_date']},
         ],
         meta={'test_window': {'time_column': 'trade_date', 'batch_column': 'merged_at'}},
+        post_hook=["{{ analyze_if_grown() }}"],
     )
 }}
 {#- The ML feature table: one row per ticker and session, every value known by that session's
