@@ -434,20 +434,22 @@ def _check_models(conn, status: Status) -> None:
         return
     # Rows without an arm come from the bootstrap baseline (ml/baseline.py), which predicts
     # until `ml train` registers a champion: no fallback, a model not trained yet.
-    status.served_by = dict(conn.execute(
-        "select coalesce(served_by, model_name), count(*) from ml.predictions "
-        "where as_of_date = %s group by 1 order by 2 desc", (latest,)).fetchall())
-    bootstrap = conn.execute(
-        "select count(*) from ml.predictions where as_of_date = %s and served_by is null",
-        (latest,)).fetchone()[0]
+    counts = conn.execute(
+        "select served_by, model_name, count(*) from ml.predictions where as_of_date = %s "
+        "group by 1, 2 order by 3 desc", (latest,)).fetchall()
+    status.served_by = {}
+    for served_by, model_name, n in counts:
+        arm = served_by or model_name
+        status.served_by[arm] = status.served_by.get(arm, 0) + n
+    bootstrap = sum(n for served_by, _, n in counts if served_by is None)
     if bootstrap:
         status.flag(WARN, "models", f"predictions for {latest} come from the bootstrap baseline "
                                     f"({bootstrap:,}): no champion is registered yet, train one "
                                     f"with `tickerhouse ml train --date {latest}`")
-    fallback = {arm: n for arm, n in conn.execute(
-        "select served_by, count(*) from ml.predictions where as_of_date = %s "
-        "and served_by is not null group by 1 order by 2 desc", (latest,)).fetchall()
-        if arm not in SERVING_ARMS}
+    fallback: dict[str, int] = {}
+    for served_by, _, n in counts:
+        if served_by is not None and served_by not in SERVING_ARMS:
+            fallback[served_by] = fallback.get(served_by, 0) + n
     if fallback:
         status.flag(WARN, "models", f"predictions for {latest} partly served by the fallback "
                                     "chain (" + ", ".join(f"{arm} {n:,}" for arm, n in
