@@ -26,6 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx  # noqa: E402
 
+from bench._quiet import QUIET_CORES as QUIET  # noqa: E402
+from bench._quiet import busy_cpu_seconds  # noqa: E402
 from emulator import Emulator, EmulatorConfig  # noqa: E402
 from ml.sentiment.articles import from_finnhub  # noqa: E402
 from ml.sentiment.config import SentimentConfig  # noqa: E402
@@ -39,7 +41,6 @@ MODEL_TEXTS = 192
 BATCH = 32
 CUT = 24
 MAX_PASSES = 8
-QUIET = 0.25  # cores used by other processes below which a pass counts as quiet
 
 
 def emulator_news() -> tuple[list, list[dict]]:
@@ -82,13 +83,6 @@ def per_second(score, texts: list[str], repeats: int = 3) -> float:
     return len(texts) / best
 
 
-def _busy_cpu_seconds() -> float:
-    """CPU seconds every process on the machine has used (all cores), from /proc/stat."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
-        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 def _own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -104,10 +98,10 @@ def quiet_per_second(score, texts: list[str]) -> tuple[float, float]:
     """
     passes: list[tuple[float, float]] = []
     for _ in range(MAX_PASSES):
-        busy, own, start = _busy_cpu_seconds(), _own_cpu_seconds(), time.perf_counter()
+        busy, own, start = busy_cpu_seconds(), _own_cpu_seconds(), time.perf_counter()
         score(texts)
         wall = time.perf_counter() - start
-        others = max(0.0, (_busy_cpu_seconds() - busy - (_own_cpu_seconds() - own)) / wall)
+        others = max(0.0, (busy_cpu_seconds() - busy - (_own_cpu_seconds() - own)) / wall)
         passes.append((wall, others))
         if len(passes) > 1 and sum(o < QUIET for _, o in passes[1:]) >= 2:
             break

@@ -91,22 +91,25 @@
                               and not should_full_refresh() -%}
         {%- if incremental -%}
             {%- set changed = tickerhouse.changed_buckets_relation() -%}
+            {%- set changes = tickerhouse.continuous_aggregate_changes() -%}
+            {%- set first_bucket = changes.first_bucket if changes.first_bucket is not none else "'infinity'::date" -%}
             {%- call statement('changed_buckets') -%}
                 drop table if exists {{ changed }};
                 create temporary table {{ changed }} as
                 select distinct {{ tickerhouse.time_bucket(settings.bucket_width, settings.time_column) }} as bucket
                 from {{ ref(settings.upstream) }}
-                where {{ settings.upstream_watermark }} > (
-                    select coalesce(max({{ settings.watermark }}), '-infinity') from {{ target_relation }}
-                );
+                where {{ settings.upstream_watermark }} > {{ changes.watermark }};
                 analyze {{ changed }}
             {%- endcall -%}
+            {#- the literal lower bound lets both statements find the buckets through an index -#}
             {%- call statement('main') -%}
                 delete from {{ target_relation }}
-                where {{ settings.bucket_column }} in (select bucket from {{ changed }});
+                where {{ settings.bucket_column }} >= {{ first_bucket }}
+                  and {{ settings.bucket_column }} in (select bucket from {{ changed }});
                 insert into {{ target_relation }}
                 select * from ({{ sql }}) as rebuilt
-                where rebuilt.{{ settings.bucket_column }} in (select bucket from {{ changed }})
+                where rebuilt.{{ settings.bucket_column }} >= {{ first_bucket }}
+                  and rebuilt.{{ settings.bucket_column }} in (select bucket from {{ changed }})
                 order by rebuilt.{{ settings.bucket_column }}
             {%- endcall -%}
             {%- call statement('drop_changed_buckets') -%}

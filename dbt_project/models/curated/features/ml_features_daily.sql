@@ -41,10 +41,7 @@ indicators as (
 
     select * from {{ ref('fct_daily_indicators') }}
     {%- if is_incremental() %}
-    where trade_date >= (
-        select coalesce(min(trade_date), 'infinity'::date) from {{ ref('fct_daily_bars') }}
-        where merged_at > (select coalesce(max(merged_at), '-infinity'::timestamptz) from {{ this }})
-    )
+    where trade_date >= {{ incremental_first_changed_date(ref('fct_daily_bars')) }}
     {%- endif %}
 
 ),
