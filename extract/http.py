@@ -64,7 +64,8 @@ class VendorError(UserError):
 class CallLog:
     """Requests sent per vendor by this process, and what came back (for the run summary)."""
 
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter = field(default_factory=Counter)  # every request sent, retries included
+    retries: Counter = field(default_factory=Counter)  # the requests that repeated an earlier one
     outcomes: Counter = field(default_factory=Counter)  # (vendor, kind) -> count
 
 
@@ -108,6 +109,7 @@ class VendorClient:
             lease = self.quota.acquire(self.vendor, endpoint, timeout=self.acquire_timeout)
             outcome = self._send(lease, path, params)
             self.call_log.calls[self.vendor] += 1
+            self.call_log.retries[self.vendor] += attempt > 0
             self.call_log.outcomes[(self.vendor, str(outcome.kind))] += 1
             last = outcome
             if outcome.kind in (Kind.OK, Kind.EMPTY):

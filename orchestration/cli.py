@@ -105,6 +105,7 @@ def extract(
 ) -> None:
     """Only the extract step: land the day's plan in raw (or replay the dead letters)."""
     from orchestration import steps
+    from orchestration.ledger import format_calls
     from orchestration.pipeline import resolve_trade_date
     from tickerhouse import calendar
     from tickerhouse.database import resolve_database
@@ -133,10 +134,7 @@ def extract(
     result = steps.extract_day(settings, database, day, source)
     for table, rows in result.rows.items():
         console.print(f"{table}: {rows:,} rows")
-    vendors = dict.fromkeys([*result.planned_calls, *result.calls])
-    console.print("API calls: " + (", ".join(
-        f"{v} {result.calls.get(v, 0)} of {result.planned_calls.get(v, 0)} planned"
-        for v in vendors) or "none"))
+    console.print("API calls: " + format_calls(result.calls, result.retries, result.planned_calls))
     for vendor, reason in result.failed_vendors.items():
         errors.print(f"{vendor} failed: {reason}", markup=False, highlight=False)
     for note in result.notes:
@@ -202,6 +200,8 @@ def _duration(seconds: float) -> str:
 
 
 def _print_summary(summary) -> None:
+    from orchestration import ledger
+
     table = Table(title=f"tickerhouse run — {summary.trade_date} ({summary.status})",
                   show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -211,10 +211,8 @@ def _print_summary(summary) -> None:
     if summary.status != "skipped":
         landed = ", ".join(f"{t}: {n:,}" for t, n in summary.rows_landed.items()) or "none (already landed)"
         table.add_row("rows landed", landed)
-        vendors = dict.fromkeys([*summary.planned_calls, *summary.api_calls])
-        calls = ", ".join(f"{v}: {summary.api_calls.get(v, 0)} of {summary.planned_calls.get(v, 0)}"
-                          " planned" for v in vendors) or "none"
-        table.add_row("API calls", calls)
+        table.add_row("API calls", ledger.format_calls(summary.api_calls, summary.api_retries,
+                                                       summary.planned_calls))
         for vendor, reason in summary.failed_vendors.items():
             table.add_row(f"{vendor} failed", reason)
         table.add_row("dbt", f"{summary.models_built} models built, {summary.tests_passed} tests passed"

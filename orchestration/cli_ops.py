@@ -87,6 +87,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_status(result) -> None:
+    from orchestration.ledger import format_calls
+
     console.print(f"[bold]tickerhouse status[/] — {result.database}, checked "
                   f"{result.checked_at:%Y-%m-%d %H:%M %Z}; due session {result.due_session}",
                   highlight=False)
@@ -100,9 +102,8 @@ def _print_status(result) -> None:
         took = (f"{(run['finished_at'] - run['started_at']).total_seconds():.0f} s"
                 if run["finished_at"] else "")
         dbt = summary.get("dbt") or {}
-        calls = ", ".join(f"{v} {n}" + (f"/{summary['planned_calls'][v]}"
-                                        if v in summary["planned_calls"] else "")
-                          for v, n in summary["calls"].items())
+        calls = format_calls(summary["calls"], summary["retries"], summary["planned_calls"],
+                             compact=True)
         state = {"done": "ok", "skipped": "info", "failed": "fail"}.get(run["status"], "warn")
         runs.add_row(escape(run["run_id"]), str(run["trade_date"] or ""), run["trigger"],
                      f"[{STYLES[state]}]{run['status']}[/]", f"{run['started_at']:%m-%d %H:%M}",

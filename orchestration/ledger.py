@@ -138,8 +138,9 @@ def calls_spent(database: Database, trade_date: dt.date) -> dict[str, int]:
 
 def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
     """The latest runs, newest first, each with its steps (oldest first) and what they
-    recorded merged into one summary: rows per raw table, API calls and planned calls per
-    vendor, dbt counts and failures, the prediction model. Empty before the first run."""
+    recorded merged into one summary: rows per raw table, API calls (retries included), retries
+    and planned calls per vendor, dbt counts and failures, the prediction model. Empty before
+    the first run."""
     with database.connect() as conn:
         if conn.execute("select to_regclass('ops.pipeline_steps')").fetchone()[0] is None:
             return []
@@ -159,10 +160,10 @@ def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
     result = []
     for run_id, pipeline, trade_date, trigger, started, finished, status, details in runs:
         run_steps = by_run.get(run_id, [])
-        summary: dict[str, Any] = {"rows": {}, "calls": {}, "planned_calls": {}}
+        summary: dict[str, Any] = {"rows": {}, "calls": {}, "retries": {}, "planned_calls": {}}
         for recorded in run_steps:
             step_details = recorded["details"]
-            for key in ("rows", "calls", "planned_calls"):  # summed over steps and sessions
+            for key in ("rows", "calls", "retries", "planned_calls"):  # summed over steps and sessions
                 for name, count in (step_details.get(key) or {}).items():
                     if isinstance(count, int):
                         summary[key][name] = summary[key].get(name, 0) + count
@@ -176,3 +177,23 @@ def recent_runs(database: Database, limit: int = 10) -> list[dict[str, Any]]:
                        "status": status, "details": details or {}, "steps": run_steps,
                        "summary": summary})
     return result
+
+
+def format_calls(calls: dict[str, int], retries: dict[str, int], planned: dict[str, int], *,
+                 compact: bool = False) -> str:
+    """Each vendor's requests against its plan, retries apart: "finnhub 40 of 40 planned,
+    alphavantage 2 of 2 planned (+3 retries)" (compact: "finnhub 40/40, alphavantage 2/2 +3
+    retries"); "none" when nothing was planned or sent. A retry is sent and counted by the
+    vendor's limits like any call, but it is the same request again, not one beyond the plan."""
+    parts = []
+    for vendor in dict.fromkeys([*planned, *calls]):
+        repeated = retries.get(vendor, 0)
+        requests = calls.get(vendor, 0) - repeated
+        if compact:
+            text = f"{vendor} {requests}" + (f"/{planned[vendor]}" if vendor in planned else "")
+        else:
+            text = f"{vendor} {requests} of {planned.get(vendor, 0)} planned"
+        if repeated:
+            text += f" +{repeated} retries" if compact else f" (+{repeated} retries)"
+        parts.append(text)
+    return ", ".join(parts) or "none"

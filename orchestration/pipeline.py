@@ -28,7 +28,8 @@ class RunSummary:
     database_url: str = ""  # for the "look at it" hint; never carries a password
     status: str = "running"  # done | skipped | failed
     rows_landed: dict[str, int] = field(default_factory=dict)
-    api_calls: dict[str, int] = field(default_factory=dict)
+    api_calls: dict[str, int] = field(default_factory=dict)  # retries included
+    api_retries: dict[str, int] = field(default_factory=dict)
     planned_calls: dict[str, int] = field(default_factory=dict)
     failed_vendors: dict[str, str] = field(default_factory=dict)
     models_built: int = 0
@@ -90,11 +91,12 @@ def _run_steps(settings: Settings, database: Database, day: dt.date, source: str
     with ledger.step(database, run_id, "extract") as record:
         extracted = steps.extract_day(settings, database, day, source)
         summary.rows_landed, summary.api_calls = extracted.rows, extracted.calls
+        summary.api_retries = extracted.retries
         summary.planned_calls, summary.failed_vendors = (extracted.planned_calls,
                                                          extracted.failed_vendors)
         summary.notes.extend(extracted.notes)
         record.details.update(rows=extracted.rows, calls=extracted.calls,
-                              planned_calls=extracted.planned_calls,
+                              retries=extracted.retries, planned_calls=extracted.planned_calls,
                               failed_vendors=extracted.failed_vendors, notes=extracted.notes)
 
     with ledger.step(database, run_id, "transform") as record:

@@ -53,7 +53,8 @@ def prepare_warehouse(database: Database) -> None:
 @dataclass
 class ExtractResult:
     rows: dict[str, int] = field(default_factory=dict)
-    calls: dict[str, int] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)  # retries included
+    retries: dict[str, int] = field(default_factory=dict)
     planned_calls: dict[str, int] = field(default_factory=dict)
     failed_vendors: dict[str, str] = field(default_factory=dict)
     bootstrapped_sessions: int = 0
@@ -228,6 +229,7 @@ def _extract_per_ticker(settings: Settings, database: Database, trade_date: dt.d
 
 def _finish_extract(database: Database, result: ExtractResult, call_log: CallLog) -> ExtractResult:
     result.calls = dict(call_log.calls)
+    result.retries = {vendor: n for vendor, n in call_log.retries.items() if n}
     open_letters = len(DeadLetters(database).open())
     if open_letters:
         result.notes.append(f"{open_letters} failed request(s) kept as dead letters: "

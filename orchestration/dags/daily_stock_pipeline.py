@@ -128,7 +128,7 @@ def daily_stock_pipeline():
             result = steps.extract_vendor(settings, database, day, vendor,
                                           (params or {}).get("source"))
             record.details.update(rows=result.rows, calls=result.calls,
-                                  planned_calls=result.planned_calls,
+                                  retries=result.retries, planned_calls=result.planned_calls,
                                   failed_vendors=result.failed_vendors, notes=result.notes)
             if vendor in result.errors:  # already alerted; now retried or failed fast
                 raise result.errors[vendor]

@@ -114,6 +114,8 @@ def test_server_errors_are_retried_after_a_backoff(emu, client, warehouse, sleep
 
     assert landed.rows == {"finnhub_quotes": 2} and len(sleeps) == 2
     assert dead_letters.open() == []
+    # two requests, four calls: the run summary tells the retries from the plan's requests
+    assert client.call_log.calls["finnhub"] == 4 and client.call_log.retries["finnhub"] == 2
 
 
 def test_a_failing_symbol_is_one_dead_letter_and_replay_resolves_it(emu, client, warehouse,

@@ -161,6 +161,10 @@ def test_run_completes_the_day_despite_a_drifting_and_a_failing_vendor(
         [("SchemaDrift", "finnhub")]
     assert scalar(warehouse, "select count(*) from ops.dead_letters where resolved_at is null "
                              "and vendor = 'alphavantage'") == 1
+    # its five attempts: one planned request and four retries, told apart in the ledger
+    assert scalar(warehouse, "select details -> 'retries' from ops.pipeline_steps "
+                             "where step = 'extract' order by started_at desc limit 1") \
+        == {"alphavantage": 4}
 
 
 def test_plan_shows_the_rerun_and_fetches_nothing(operator, emulator):

@@ -49,6 +49,8 @@ def test_fresh_data_is_healthy(warehouse, capsys):
     assert "healthy" in out and "not healthy" not in out
     assert "daily_stock_pipeline" in out and "done" in out
     assert "raw.polygon_grouped_daily" in out
+    # requests against the plan, retries apart (a retry is the same request again)
+    assert "finnhub 3/3 +2 retries" in out and "polygon 1/1" in out
 
 
 def test_stale_curated_table_fails_and_names_it(warehouse, capsys):
