@@ -3,10 +3,10 @@
     an incremental model rebuilds from there. 'infinity' when nothing changed, '-infinity' on a
     full build.
 
-    Read once, when the model is compiled, for the reason incremental_watermark gives: a
-    subquery in `time_column >= (...)` leaves the planner guessing a third of the table, and at
-    ten years of history that guess read 6 GiB of indicators for one new day. In a unit test
-    (where `this` is a fixture) the subquery is returned instead. -#}
+    Read once, when the model is compiled, for the reason incremental_watermark gives: with
+    subqueries there the planner guesses a third of each table, and for one new day it
+    seq-scanned the whole of fct_daily_bars (3 GiB at ten years) to find the changed rows. In a
+    unit test (where `this` is a fixture) the subquery is returned instead. -#}
 {% macro incremental_first_changed_date(upstream, time_column='trade_date',
                                         upstream_batch_column='merged_at', batch_column='merged_at') %}
     {%- if not execute or not is_incremental() -%}
