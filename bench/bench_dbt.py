@@ -124,6 +124,9 @@ select
     to_char(extract(epoch from (session_date + time '18:00') at time zone 'America/New_York'),
             'FM9999999999.0000000')
 from bars
+-- in session order, as loads of one session each would lay the rows out (the walk above
+-- comes out ticker by ticker)
+order by session_date, ticker
 """
 
 
