@@ -40,10 +40,11 @@ UNIVERSE = 200
 HISTORY = 130  # enough for `ml train`: two folds of 20 test sessions after 60 of training
 BACKFILL = 3   # the outage's sessions, up to the due one, landed by `backfill` before `run`
 D = due_session(dt.datetime.now(dt.UTC))  # the session `status` expects to be in curated
+EXERCISED: set[str] = set()
 
 
 class Operator:
-    """Runs runbook lines with their placeholders filled in."""
+    """Runs runbook lines with their placeholders filled in, and records which lines ran."""
 
     def __init__(self, env: dict[str, str], values: dict[str, str]):
         self.env, self.values = env, values
@@ -57,6 +58,7 @@ class Operator:
             assert line in runbook_commands(), f"{line!r} is not a runbook command"
             argvs.append([str(TICKERHOUSE), *(words.get(w, w) for w in line.split()[1:])])
         assert all(argv == argvs[0] for argv in argvs), argvs
+        EXERCISED.update(lines)
         return argvs[0]
 
     def run(self, *lines: str, timeout: float = 180, **values: str) -> subprocess.CompletedProcess:
@@ -334,5 +336,9 @@ def lines_handed_to_the_operator() -> set[str]:
             if isinstance(argument, ast.Constant) and isinstance(argument.value, str)}
 
 
-def test_every_runbook_command_is_run_by_a_test():
+def test_every_runbook_command_is_run_by_a_test(request):
     assert set(runbook_commands()) - lines_handed_to_the_operator() == set()
+    # and, when the whole module ran before this test, every line was really run
+    selected = {item.name for item in request.session.items if item.module is request.module}
+    if selected == {name for name in vars(request.module) if name.startswith("test_")}:
+        assert EXERCISED == set(runbook_commands())
