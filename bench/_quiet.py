@@ -25,13 +25,14 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def disk_megabytes() -> float:
-    """Megabytes read and written by every whole disk so far, from /proc/diskstats."""
+def disk_megabytes(written: bool = True) -> float:
+    """Megabytes read (and written, unless not `written`) by every whole disk so far, from
+    /proc/diskstats."""
     total = 0
     for line in Path("/proc/diskstats").read_text().splitlines():
         fields = line.split()
         if _WHOLE_DISK.fullmatch(fields[2]):
-            total += int(fields[5]) + int(fields[9])  # sectors read, sectors written (512 B)
+            total += int(fields[5]) + (int(fields[9]) if written else 0)  # sectors (512 B)
     return total * 512 / 1e6
 
 

@@ -35,7 +35,7 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from bench._quiet import QUIET_CORES, QUIET_DISK_MB_S, wait_until_quiet
+from bench._quiet import QUIET_CORES, QUIET_DISK_MB_S, disk_megabytes, wait_until_quiet
 from bench._report import write_section
 from tickerhouse import calendar
 from tickerhouse.settings import PROJECT_ROOT
@@ -191,12 +191,15 @@ def dbt_build(url: str, target: Path, day: dt.date) -> dict:
     """`dbt build` as the night after `day`'s close would run it."""
     env = {**os.environ, "TICKERHOUSE_DATABASE_URL": url, "DBT_TARGET_PATH": str(target),
            "DBT_LOG_PATH": str(target / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    blocks_before, disk_read_before = blocks_read(url), disk_megabytes(written=False)
     started = time.monotonic()
     raw_retention = json.dumps({"raw_retention": retention_as_of(day)})
     done = subprocess.run([str(DBT), "build", "--vars", raw_retention],
                           cwd=PROJECT_ROOT / "dbt_project", env=env,
                           capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
+    disk_read = disk_megabytes(written=False) - disk_read_before
+    blocks = blocks_read(url) - blocks_before
     if done.returncode != 0:
         raise SystemExit(f"dbt build failed:\n{done.stdout[-4000:]}")
     results = json.loads((target / "run_results.json").read_text())["results"]
@@ -206,6 +209,10 @@ def dbt_build(url: str, target: Path, day: dt.date) -> dict:
     return {
         "seconds": seconds,
         "dbt_seconds": int(finished.group(1)) * 60 + float(finished.group(2)) if finished else None,
+        # Where the pages came from: PostgreSQL read `blocks` (8 kB) from outside its buffers,
+        # the page cache or the disk; the disk itself gave `disk_read_mb` (the whole machine).
+        "blocks_read": blocks,
+        "disk_read_mb": disk_read,
         "nodes": len(results),
         "tests": sum(r["unique_id"].startswith(("test.", "unit_test.")) for r in results),
         "slowest": [(node_name(r["unique_id"]), r["execution_time"]) for r in slowest],
@@ -214,6 +221,15 @@ def dbt_build(url: str, target: Path, day: dt.date) -> dict:
         "warehouse_node_seconds": sum(r["execution_time"] for r in results if r["unique_id"] not in features),
         "features_node_seconds": sum(r["execution_time"] for r in results if r["unique_id"] in features),
     }
+
+
+def blocks_read(url: str) -> int:
+    """Blocks this database's tables and indexes have read from outside shared buffers so far."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select coalesce(sum(coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) "
+            "+ coalesce(toast_blks_read, 0) + coalesce(tidx_blks_read, 0)), 0)::bigint "
+            "from pg_statio_all_tables").fetchone()[0]
 
 
 def feature_nodes(target: Path) -> set[str]:
@@ -303,7 +319,8 @@ def main(argv: list[str] | None = None) -> tuple[str, str, bool]:
                 daily = median_build(dailies)
                 bars = landed * args.tickers
                 rows.append((years, len(history), land_seconds, history_build, timed_days, daily, bars))
-                timings = ", ".join(f"{build['seconds']:.1f}" for build in dailies)
+                timings = ", ".join(f"{build['seconds']:.1f} (disk {build['disk_read_mb']:.0f} MB)"
+                                    for build in dailies)
                 print(f"{years} y: history {len(history)} sessions landed in {land_seconds:.0f} s, "
                       f"built in {history_build['seconds']:.0f} s; daily builds of {timed_days[0]}.."
                       f"{timed_days[-1]}: {timings} s", flush=True)
@@ -318,14 +335,16 @@ def main(argv: list[str] | None = None) -> tuple[str, str, bool]:
 
     base, last = rows[0][5], rows[-1][5]
     table = ["| history | bars in fct | daily build (wall, s) | dbt's own (s) | vs first | "
-             "node time: warehouse / ML features (s) | history build (s) | slowest nodes of the daily build |",
-             "|---|---|---|---|---|---|---|---|"]
+             "node time: warehouse / ML features (s) | read outside shared buffers / from disk (MB) | "
+             "history build (s) | slowest nodes of the daily build |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for years, _, _, history_build, timed_days, daily, bars in rows:
         slowest = ", ".join(f"{node} {seconds:.1f}" for node, seconds in daily["slowest"])
         table.append(f"| {years} y (days {timed_days[0]}..{timed_days[-1]}) | {bars / 1e6:.2f}M | "
                      f"{daily['seconds']:.1f} | {daily['dbt_seconds'] or 0:.1f} | "
                      f"{daily['seconds'] / base['seconds']:.2f}x | {daily['warehouse_node_seconds']:.1f} / "
-                     f"{daily['features_node_seconds']:.1f} | {history_build['seconds']:.0f} | {slowest} |")
+                     f"{daily['features_node_seconds']:.1f} | {daily['blocks_read'] * 8192 / 1e6:.0f} / "
+                     f"{daily['disk_read_mb']:.0f} | {history_build['seconds']:.0f} | {slowest} |")
     growth = sorted(((last["times"].get(node, 0.0) - seconds, node, seconds, last["times"].get(node, 0.0))
                      for node, seconds in base["times"].items()), reverse=True)[:5]
     growth_lines = "\n".join(f"| {node} | {first:.2f} | {final:.2f} |" for _, node, first, final in growth)
@@ -357,6 +376,11 @@ the daily build at the longest history within 1.3x of the shortest and under 60 
 **{"met" if met else "NOT met"}** ({ratio:.2f}x, {last['seconds']:.1f} s).
 
 {chr(10).join(table)}
+
+"Read outside shared buffers" is what the daily build's queries asked of the operating system
+(pg_statio's blocks read, 8 kB each: from the page cache or the disk), "from disk" what the
+machine's disks actually delivered meanwhile (/proc/diskstats): the share of the working set
+that no longer fits in memory.
 
 Node time is the sum of the nodes' own times (two threads run at once), split between the
 warehouse (this project's models, seeds, snapshot and their tests) and the ML feature table
