@@ -284,7 +284,7 @@ def _check_curated(conn, status: Status) -> None:
                                             "`tickerhouse run`")
             continue
         column, table = sql.Identifier(sla.column), _ident(sla.relation)
-        # Bounded first, so the tables' BRIN indexes skip old history; unbounded only when
+        # Bounded first, so the tables' time indexes skip old history; unbounded only when
         # nothing is that recent.
         latest = conn.execute(sql.SQL("select max({c}) from {t} where {c} >= %s").format(
             c=column, t=table), (due - dt.timedelta(days=45),)).fetchone()[0]

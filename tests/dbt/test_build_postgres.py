@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import psycopg
 import pytest
@@ -99,6 +100,50 @@ def test_second_build_changes_nothing(history_built, warehouse, dbt_target):
     before = snapshot(warehouse.url())
     build(warehouse, dbt_target)
     assert snapshot(warehouse.url()) == before  # run timestamps included: nothing was re-merged
+
+
+def date_indexes(url: str) -> set[tuple[str, str, str]]:
+    """(schema, table, column) of every btree index, by its leading column."""
+    with psycopg.connect(url) as conn:
+        return set(conn.execute(
+            "select n.nspname, t.relname, a.attname from pg_index i "
+            "join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace "
+            "join pg_class ix on ix.oid = i.indexrelid join pg_am am on am.oid = ix.relam "
+            "join pg_attribute a on a.attrelid = t.oid and a.attnum = i.indkey[0] "
+            "where am.amname = 'btree'").fetchall())
+
+
+def test_every_date_window_is_served_by_an_index_on_its_date(history_built, warehouse, dbt_target):
+    # The daily build and the windowed tests read the latest sessions of tables that hold years.
+    # A BRIN index was passed over for a scan of the whole table at 10 years
+    # (macros/warehouse/time_index.sql): each windowed table needs a btree led by its date.
+    manifest = json.loads((dbt_target / "manifest.json").read_text())
+    windows = {(node["schema"], node["alias"], node["config"]["meta"]["test_window"]["time_column"])
+               for node in manifest["nodes"].values()
+               if node["resource_type"] == "model" and "test_window" in node["config"]["meta"]
+               and node["config"]["materialized"] != "view"}  # a view's window reaches its tables
+    assert {("curated", "fct_daily_bars", "trade_date"), ("curated", "fct_daily_indicators", "trade_date"),
+            ("staging", "int_daily_bars_validated", "trade_date"),
+            ("curated", "agg_weekly_bars", "week_start")} <= windows
+    missing = windows - date_indexes(warehouse.url())
+    assert not missing, f"date windows with no index led by their date: {sorted(missing)}"
+    assert scalar(warehouse.url(), "select count(*) from pg_indexes where indexdef ilike '%% using brin %%'") == 0
+
+
+def test_a_brin_index_of_an_earlier_version_gives_way_to_the_date_index(history_built, warehouse,
+                                                                         dbt_target):
+    url = warehouse.url()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute('drop index curated."fct_daily_bars__trade_date_idx"')
+        conn.execute('create index "fct_daily_bars__trade_date_brin" on curated.fct_daily_bars '
+                     'using brin (trade_date)')
+    done = run_dbt(url, dbt_target, "run", "--select", "fct_daily_bars")
+    assert done.ok, done.tail()
+    with psycopg.connect(url) as conn:
+        names = {name for (name,) in conn.execute(
+            "select indexname from pg_indexes where schemaname = 'curated' and tablename = 'fct_daily_bars'")}
+    assert "fct_daily_bars__trade_date_idx" in names and "fct_daily_bars__trade_date_brin" not in names
+    assert ("curated", "fct_daily_bars", "trade_date") in date_indexes(url)
 
 
 def test_a_new_day_is_merged_and_continues_the_indicators(history_built, warehouse, lander,

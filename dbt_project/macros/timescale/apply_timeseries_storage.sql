@@ -6,10 +6,10 @@
     policy that keeps each recent chunk clustered on the table's unique index (all of a ticker's
     days together) until it is compressed. Each step is skipped when already in place.
 
-    Plain PostgreSQL: the equivalent that makes sense without chunks is a BRIN index on the time
-    column (the models write rows in time order, so block ranges map to date ranges; a few pages
-    for the whole table), summarized after each build (brin_index). Compression and reordering
-    have no plain-PostgreSQL counterpart worth a daily rewrite, and are skipped.
+    Plain PostgreSQL: what a hypertable's chunks give date windows, a btree on the time column
+    (time_index; the models write rows in time order, so a window's rows share pages; why not
+    BRIN is said there). Compression and reordering have no plain-PostgreSQL counterpart worth
+    a daily rewrite, and are skipped.
 -#}
 {% macro apply_timeseries_storage() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
@@ -20,6 +20,6 @@
     {%- if tickerhouse.timescaledb_available() -%}
         {{ return(tickerhouse.timescale_hypertable_policies(this, settings)) }}
     {%- else -%}
-        {{ return(tickerhouse.brin_index(this, settings.time_column)) }}
+        {{ return(tickerhouse.time_index(this, settings.time_column)) }}
     {%- endif -%}
 {% endmacro %}

@@ -15,7 +15,7 @@
     changed since the table's watermark (max of `watermark`, the upstream `merged_at` of the
     newest row aggregated) are deleted and aggregated again from the model's query, which reads
     just those buckets' rows (continuous_aggregate_filter). Rows are written in bucket order
-    under a BRIN index on the bucket, and analyzed when grown (needs_analyze). Settings:
+    under a btree on the bucket (time_index), and analyzed when grown (needs_analyze). Settings:
     continuous_aggregate_config.
 
     The model SQL is the aggregate's query: one SELECT ... GROUP BY over the upstream model,
@@ -124,8 +124,8 @@
             {%- endcall -%}
             {%- do create_indexes(target_relation) -%}
         {%- endif -%}
-        {%- call statement('brin') -%}
-            {{ tickerhouse.brin_index(target_relation, settings.bucket_column) }}
+        {%- call statement('time_index') -%}
+            {{ tickerhouse.time_index(target_relation, settings.bucket_column) }}
         {%- endcall -%}
         {#- Fresh statistics after the first build or a backfill (autovacuum may be off or late):
             the tests read the latest buckets through the indexes only if the planner knows. -#}

@@ -8,6 +8,7 @@
             {'columns': ['sector', 'session_date'], 'unique': true},
             {'columns': ['last_scored_at', 'session_date']},
         ],
+        post_hook=["{{ time_index(this, 'session_date') }}"],
         meta={'test_window': {'time_column': 'session_date', 'batch_column': 'last_scored_at'}},
     )
 }}

@@ -9,7 +9,8 @@
             {'columns': ['ticker', 'trade_date'], 'unique': true},
             {'columns': ['merged_at', 'trade_date']},
         ],
-        pre_hook=["set local work_mem = '256MB'", "set local enable_nestloop = off"],
+        pre_hook=["set local work_mem = '256MB'", "set local enable_nestloop = off",
+                  "set local enable_mergejoin = off"],
         post_hook=["{{ apply_timeseries_storage() }}", "{{ analyze_if_grown() }}"],
         meta={
             'timescale': {'time_column': 'trade_date', 'segment_by': 'ticker', 'reorder': true},
@@ -22,8 +23,8 @@
     Incremental: the keys validated since the newest `merged_at` here are merged again, so a new
     session is inserted and a late correction replaces the bar it corrects. A key whose bars
     all fail validation keeps the bar it had (the failing ones wait in quarantine). On
-    TimescaleDB a hypertable with compression and a reorder policy, BRIN-indexed on plain
-    PostgreSQL (apply_timeseries_storage). --full-refresh is ignored unless
+    TimescaleDB a hypertable with compression and a reorder policy, indexed on trade_date on
+    plain PostgreSQL (apply_timeseries_storage). --full-refresh is ignored unless
     var('allow_bar_history_rebuild') is true: raw retention may have removed history this table
     still holds. As in int_daily_bars_validated, the batch's rows are found by an array of its
     dates and every join is hashed. -#}
@@ -101,7 +102,7 @@ final as (
     from ranked
     -- the preferred bar, if it is valid (invalid bars rank last)
     where preference = 1 and is_valid
-    -- rows reach the table in date order, which keeps the BRIN index on trade_date selective
+    -- rows reach the table in date order: a date window's rows share pages (time_index)
     order by trade_date, ticker
 
 )

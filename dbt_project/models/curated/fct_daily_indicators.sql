@@ -9,7 +9,8 @@
             {'columns': ['ticker', 'bars_seen', 'trade_date'], 'unique': true},
             {'columns': ['merged_at', 'trade_date']},
         ],
-        pre_hook=["set local work_mem = '256MB'", "set local enable_nestloop = off"],
+        pre_hook=["set local work_mem = '256MB'", "set local enable_nestloop = off",
+                  "set local enable_mergejoin = off"],
         post_hook=["{{ apply_timeseries_storage() }}", "{{ analyze_if_grown() }}"],
         meta={
             'timescale': {'time_column': 'trade_date', 'segment_by': 'ticker'},
@@ -42,9 +43,11 @@
     linear, where a sliding max would rescan 252 rows per row.
 
     Batch sizes are unknowable to the planner (new rows are always beyond its statistics), so
-    every join is hashed (enable_nestloop off: a catch-up of years must not become a nested loop
-    over estimates of 1), and the bars a batch needs are found by index conditions that need no
-    join: lateral lookups of the stored state, or arrays of the batch's dates or tickers. -#}
+    every join is hashed (nested loops and merge joins off: a catch-up of years must not become
+    a nested loop over estimates of 1, nor a day's bars a merge join on the date alone, as in
+    int_daily_bars_validated), and the bars a batch needs are found by index conditions that
+    need no join: lateral lookups of the stored state, or arrays of the batch's dates or
+    tickers. -#}
 
 {%- set window = 252 -%}
 {%- set read_back_days = 400 -%}
@@ -570,7 +573,7 @@ final as (
         running_log_return_squared,
         merged_at
     from windows
-    -- rows reach the table in date order, which keeps the BRIN index on trade_date selective
+    -- rows reach the table in date order: a date window's rows share pages (time_index)
     order by trade_date, ticker
 
 )

@@ -8,6 +8,7 @@
             {'columns': ['ticker', 'trade_date', 'source'], 'unique': true},
             {'columns': ['compared_at', 'trade_date']},
         ],
+        post_hook=["{{ time_index(this, 'trade_date') }}"],
         meta={'test_window': {'time_column': 'trade_date', 'batch_column': 'compared_at'}},
     )
 }}
