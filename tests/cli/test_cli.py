@@ -84,9 +84,12 @@ def test_emulator_serve_answers_until_interrupted():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TICKERHOUSE_")}
+    # Ctrl-C at a terminal: SIGINT handled by default, even when this run itself was started in
+    # the background of a shell without job control, which makes its children ignore SIGINT
     server = subprocess.Popen([str(TICKERHOUSE), "emulator", "serve", "--port", str(port),
                                "--tickers", "50", "--plan", "k-paid=paid"],
-                              env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while True:
