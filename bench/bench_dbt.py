@@ -366,13 +366,13 @@ holding {', '.join(map(str, stages))} years of history, generated straight into 
 per ticker, one dlt-shaped load per session) and built by dbt stage by stage. Each stage times
 {args.repeats} daily builds (one new session each) and reports the median. PostgreSQL 15,
 default settings (autovacuum {autovacuum} on this server: the project's own ANALYZEs keep the
-statistics), the project's defaults (threads 2, raw retention {raw_retention_years()} years, counted
-back from the day built rather than from today's date, as a warehouse running on that day
-would). Before each timed build the bench checkpoints and syncs (what the history build left dirty is written out, as it
-would be by the next day) and waits for 10 s in which the machine used under {QUIET_CORES} of a
-core and its disks moved under {QUIET_DISK_MB_S:.0f} MB/s (waits: {sum(quiet_waits):.0f} s in
-all{busy_note}).{scope} Target:
-the daily build at the longest history within 1.3x of the shortest and under 60 s:
+statistics), the project's defaults (threads 2, raw retention {raw_retention_years()} years,
+counted back from the day built rather than from today's date, as a warehouse running on that
+day would). Before each timed build the bench checkpoints and syncs (what the history build
+left dirty is written out, as it would be by the next day) and waits for 10 s in which the
+machine used under {QUIET_CORES} of a core and its disks moved under {QUIET_DISK_MB_S:.0f} MB/s
+(waits: {sum(quiet_waits):.0f} s in all{busy_note}).{scope} Target: the daily build at the
+longest history within 1.3x of the shortest and under 60 s:
 **{"met" if met else "NOT met"}** ({ratio:.2f}x, {last['seconds']:.1f} s).
 
 {chr(10).join(table)}
